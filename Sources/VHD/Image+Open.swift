@@ -1,0 +1,182 @@
+import BlockIO
+import VHDFormat
+
+extension Image {
+    /// Opens the VHD on `store`, validating every structure before use.
+    ///
+    /// The footer is taken from the end of the store, else (blktap's order) a 511-byte short
+    /// footer, else the copy at offset 0. Header, BAT and batmap are bounds-checked against the
+    /// store; blocks must lie after all metadata, before the footer, and must not overlap.
+    ///
+    /// - Throws: `VHDError.invalid` naming the first problem, `.disabled` for a poisoned disk
+    ///   unless `options.ignoreDisabled`, `.io` when the store fails.
+    public static func open(store: any BlockStore, name: String? = nil, options: OpenOptions = .readOnly)
+        throws(VHDError) -> Image
+    {
+        let name = name ?? store.name
+        if options.writable && store.isReadOnly { throw .readOnly(image: name) }
+        let (footer, source) = try readFooter(store: store, name: name)
+        if footer.isPoisoned && !options.ignoreDisabled { throw .disabled(image: name) }
+        guard let type = footer.diskType, type == .fixed || type.isSparse else {
+            throw .invalid(image: name, problem: "unsupported disk type \(footer.diskTypeValue)")
+        }
+        let blockLimit: UInt64
+        switch source {
+        case .primary(let offset): blockLimit = offset
+        case .backup: blockLimit = store.size
+        }
+        if type == .fixed {
+            guard footer.currentSize <= blockLimit else {
+                throw .invalid(
+                    image: name,
+                    problem: "fixed disk of \(footer.currentSize) bytes does not fit in a \(store.size)-byte file")
+            }
+            let state = State(
+                footer: footer, header: nil, bat: BlockAllocationTable(count: 0), batmapHeader: nil, batmap: [],
+                blocks: [], endOfData: footer.currentSize)
+            return Image(store: store, name: name, options: options, footerSource: source, state: state)
+        }
+        let header = try readHeader(store: store, name: name, footer: footer)
+        let bat = try readBAT(store: store, name: name, header: header)
+        let (batmapHeader, batmap) = try readBatmap(
+            store: store, name: name, footer: footer, header: header, strict: options.writable)
+        let endOfHeaders = Layout.endOfHeaders(footer: footer, header: header, batmap: batmapHeader)
+        try validateBlocks(name: name, bat: bat, header: header, endOfHeaders: endOfHeaders, limit: blockLimit)
+        let state = State(
+            footer: footer, header: header, bat: bat, batmapHeader: batmapHeader, batmap: batmap,
+            blocks: Array(repeating: nil, count: bat.count),
+            endOfData: computeEndOfData(footer: footer, header: header, batmapHeader: batmapHeader, bat: bat))
+        return Image(store: store, name: name, options: options, footerSource: source, state: state)
+    }
+
+    /// Reads the footer in blktap's order (`vhd_read_footer`): EOF−512, EOF−511, offset 0.
+    static func readFooter(store: any BlockStore, name: String) throws(VHDError) -> (Footer, FooterSource) {
+        let size = store.size
+        guard size >= UInt64(Footer.size) else {
+            throw .invalid(image: name, problem: "file of \(size) bytes is too small to hold a VHD footer")
+        }
+        var primaryProblem: String
+        let primary = try Footer.decodeChecked(store: store, at: size - UInt64(Footer.size), count: Footer.size)
+        switch primary {
+        case .success(let footer): return (footer, .primary(offset: size - UInt64(Footer.size)))
+        case .failure(let problem): primaryProblem = problem.description
+        }
+        if size % 512 == 511 {
+            let short = try Footer.decodeChecked(store: store, at: size - 511, count: 511)
+            if case .success(let footer) = short { return (footer, .primary(offset: size - 511)) }
+        }
+        switch try Footer.decodeChecked(store: store, at: 0, count: Footer.size) {
+        case .success(let footer):
+            guard footer.diskType?.isSparse == true else {
+                throw .invalid(image: name, problem: "primary footer invalid: \(primaryProblem)")
+            }
+            return (footer, .backup(primaryProblem: primaryProblem))
+        case .failure(let backupProblem):
+            throw .invalid(
+                image: name,
+                problem: "no valid footer: primary footer \(primaryProblem); backup footer \(backupProblem)")
+        }
+    }
+
+    static func readHeader(store: any BlockStore, name: String, footer: Footer) throws(VHDError) -> DynamicHeader {
+        let offset = footer.dataOffset
+        guard offset % 512 == 0, offset < store.size, store.size - offset >= UInt64(DynamicHeader.size) else {
+            throw .invalid(image: name, problem: "header offset \(offset) is outside the \(store.size)-byte file")
+        }
+        let bytes = try VHDError.wrap { () throws(BlockIOError) in try store.read(count: DynamicHeader.size, at: offset) }
+        let header: DynamicHeader
+        do { header = try DynamicHeader(decoding: bytes) } catch { throw .invalid(image: name, problem: error.description) }
+        if let problem = HeaderValidation.firstProblem(header, footer: footer, storeSize: store.size) {
+            throw .invalid(image: name, problem: problem)
+        }
+        return header
+    }
+
+    static func readBAT(store: any BlockStore, name: String, header: DynamicHeader) throws(VHDError)
+        -> BlockAllocationTable
+    {
+        let count = Int(header.maxTableEntries)
+        let bytes = try VHDError.wrap { () throws(BlockIOError) in
+            try store.read(count: count * 4, at: header.tableOffset)
+        }
+        do { return try BlockAllocationTable(decoding: bytes, count: count) } catch {
+            throw .invalid(image: name, problem: error.description)
+        }
+    }
+
+    /// Reads blktap's batmap where `vhd_has_batmap` says there is one. A damaged batmap fails a
+    /// writable open (writes would extend the damage) and is ignored by a read-only one, since
+    /// reads never depend on it.
+    static func readBatmap(
+        store: any BlockStore, name: String, footer: Footer, header: DynamicHeader, strict: Bool
+    ) throws(VHDError) -> (BatmapHeader?, [UInt8]) {
+        guard footer.isTapCreated, footer.creatorVersion >= 0x0001_0001 else { return (nil, []) }
+        let offset = Layout.batmapHeaderOffset(header: header)
+        guard offset < store.size, store.size - offset >= UInt64(BatmapHeader.size) else {
+            if footer.creatorVersion == 0x0001_0001 { return (nil, []) }
+            if strict { throw .invalid(image: name, problem: "batmap header at \(offset) lies past the end") }
+            return (nil, [])
+        }
+        let bytes = try VHDError.wrap { () throws(BlockIOError) in try store.read(count: BatmapHeader.size, at: offset) }
+        guard let batmapHeader = try? BatmapHeader(decoding: bytes), batmapHeader.hasValidCookie else {
+            if footer.creatorVersion == 0x0001_0001 { return (nil, []) }
+            if strict { throw .invalid(image: name, problem: "batmap is invalid: invalid cookie") }
+            return (nil, [])
+        }
+        if let problem = BatmapValidation.firstProblem(batmapHeader, header: header, storeSize: store.size) {
+            if strict { throw .invalid(image: name, problem: "batmap is invalid: \(problem)") }
+            return (nil, [])
+        }
+        let mapSize = Int(batmapHeader.mapSectors) * Int(sectorSize)
+        let map = try VHDError.wrap { () throws(BlockIOError) in try store.read(count: mapSize, at: batmapHeader.mapOffset) }
+        let checksum = BatmapHeader.checksum(of: map, currentSize: footer.currentSize, version: batmapHeader.version)
+        if checksum != batmapHeader.checksum {
+            if strict { throw .invalid(image: name, problem: "batmap is invalid: invalid checksum") }
+            return (batmapHeader, [UInt8](repeating: 0, count: mapSize))
+        }
+        return (batmapHeader, map)
+    }
+
+    static func validateBlocks(
+        name: String, bat: BlockAllocationTable, header: DynamicHeader, endOfHeaders: UInt64, limit: UInt64
+    ) throws(VHDError) {
+        let span = header.bitmapSize + UInt64(header.blockSize)
+        var placed: [(start: UInt64, block: Int)] = []
+        for (block, entry) in bat.entries.enumerated() where entry != BlockAllocationTable.unused {
+            let start = UInt64(entry) * sectorSize
+            if start < endOfHeaders {
+                throw .invalid(image: name, problem: "block \(block) at \(start) lies inside the metadata (which ends at \(endOfHeaders))")
+            }
+            if start + span > limit {
+                throw .invalid(image: name, problem: "block \(block) at \(start) extends past the end of data (\(limit))")
+            }
+            placed.append((start, block))
+        }
+        placed.sort { $0.start < $1.start }
+        for index in placed.indices.dropFirst() where placed[index].start < placed[index - 1].start + span {
+            throw .invalid(
+                image: name,
+                problem: "block \(placed[index].block) at \(placed[index].start) overlaps block \(placed[index - 1].block) at \(placed[index - 1].start)")
+        }
+    }
+}
+
+extension Footer {
+    /// Reads and decodes a footer, returning what is wrong with it instead of throwing for
+    /// content problems; only I/O failures throw.
+    static func decodeChecked(store: any BlockStore, at offset: UInt64, count: Int) throws(VHDError)
+        -> Result<Footer, FooterProblem>
+    {
+        let bytes = try VHDError.wrap { () throws(BlockIOError) in try store.read(count: count, at: offset) }
+        guard let footer = try? Footer(decoding: bytes) else { return .failure(FooterProblem("invalid size")) }
+        if !footer.hasValidCookie && !footer.isPoisoned { return .failure(FooterProblem("invalid cookie")) }
+        if !footer.isChecksumValid { return .failure(FooterProblem("invalid checksum")) }
+        return .success(footer)
+    }
+}
+
+/// A reason a footer candidate was rejected, in blktap's words.
+struct FooterProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

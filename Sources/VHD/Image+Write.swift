@@ -1,0 +1,181 @@
+import BlockIO
+import VHDFormat
+
+extension Image {
+    /// Writes whole sectors at virtual byte offset `offset` into this layer, allocating blocks
+    /// on first write.
+    ///
+    /// A new block goes after all data and metadata, its data area page aligned (blktap's
+    /// `__vhd_io_allocate_block`). The writes are ordered so that a crash at any point never
+    /// exposes stale data: the data, then the sector bitmap, then (after a flush, with
+    /// `barriers`) the BAT entry, then the batmap, then the footer at the new end.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(VHDError) {
+        guard options.writable else { throw .readOnly(image: name) }
+        let count = UInt64(bytes.count)
+        guard offset % sectorSize == 0, count % sectorSize == 0 else {
+            throw .unaligned(image: name, offset: offset, count: count)
+        }
+        guard offset <= virtualSize, count <= virtualSize - offset else {
+            throw .outOfRange(image: name, offset: offset, count: count, size: virtualSize)
+        }
+        guard count > 0 else { return }
+        try writer.withLock { (_: inout Void) throws(VHDError) in
+            if diskType == .fixed {
+                try VHDError.wrap { () throws(BlockIOError) in try store.write(bytes, at: offset) }
+                return
+            }
+            var allocated = false
+            var done: UInt64 = 0
+            while done < count {
+                let virtual = offset + done
+                let block = Int(virtual / blockSize)
+                let within = virtual % blockSize
+                let pieceCount = min(count - done, blockSize - within)
+                let piece = UnsafeRawBufferPointer(rebasing: bytes[Int(done)..<Int(done + pieceCount)])
+                if blockOffset(block) == nil {
+                    try allocateBlock(block, writing: piece, at: within)
+                    allocated = true
+                } else {
+                    try writeAllocated(block, piece, at: within)
+                }
+                done += pieceCount
+            }
+            if allocated { try writePrimaryFooter(footer) }
+        }
+    }
+
+    /// Writes into an allocated block, then sets the sectors' bits, then the batmap bit when
+    /// the block became full.
+    private func writeAllocated(_ block: Int, _ data: UnsafeRawBufferPointer, at within: UInt64) throws(VHDError) {
+        guard let blockOffset = blockOffset(block) else { return }
+        try VHDError.wrap { () throws(BlockIOError) in try store.write(data, at: blockOffset + bitmapSize + within) }
+        guard case .partial(var bitmap) = try blockState(block) else { return }
+        let first = Int(within / sectorSize)
+        guard bitmap.setRange(first..<first + data.count / Int(sectorSize)) else { return }
+        try VHDError.wrap { () throws(BlockIOError) in try store.write(bitmap.bytes, at: blockOffset) }
+        let full = bitmap.isFull
+        state.withLock { $0.blocks[block] = full ? .full : .partial(bitmap) }
+        if full { try setBatmapBit(block) }
+    }
+
+    private func allocateBlock(_ block: Int, writing data: UnsafeRawBufferPointer, at within: UInt64) throws(VHDError) {
+        guard let header else { return }
+        let endOfData = self.endOfData
+        let bitmapSectors = bitmapSize / sectorSize
+        let sector = Layout.newBlockSector(endOfData: endOfData, bitmapSectors: bitmapSectors)
+        let blockStart = sector * sectorSize
+        let dataStart = blockStart + bitmapSize
+        let blockEnd = dataStart + blockSize
+        guard sector < UInt64(BlockAllocationTable.unused) else {
+            throw .noSpace(image: name, needed: blockEnd, available: UInt64(UInt32.max) * sectorSize)
+        }
+        if !store.canGrow && blockEnd + UInt64(Footer.size) > store.size {
+            throw .noSpace(image: name, needed: blockEnd + UInt64(Footer.size), available: store.size)
+        }
+        var bitmap = SectorBitmap(sectorCount: Int(blockSize / sectorSize), byteCount: Int(bitmapSize))
+        let first = Int(within / sectorSize)
+        bitmap.setRange(first..<first + data.count / Int(sectorSize))
+
+        try writeNewBlockData(data, at: within, dataStart: dataStart, blockSize: blockSize)
+        var metadata = [UInt8](repeating: 0, count: Int(blockStart - min(blockStart, endOfData)))
+        metadata += bitmap.bytes
+        try VHDError.wrap { () throws(BlockIOError) in
+            try store.write(metadata, at: blockStart + bitmapSize - UInt64(metadata.count))
+            if options.barriers { try store.flush() }
+        }
+        var bat = self.bat
+        bat[block] = UInt32(sector)
+        let batSector = bat.encodedSector(containing: block)
+        try VHDError.wrap { () throws(BlockIOError) in
+            try store.write(batSector.bytes, at: header.tableOffset + batSector.offsetInTable)
+        }
+        let full = bitmap.isFull
+        state.withLock { state in
+            state.bat[block] = UInt32(sector)
+            state.blocks[block] = full ? .full : .partial(bitmap)
+            state.endOfData = max(state.endOfData, blockEnd)
+        }
+        if full { try setBatmapBit(block) }
+    }
+
+    /// Writes a new block's data area: only `data` where the store is fresh past its end (holes
+    /// read as zeros), else the whole area with zeros around `data`, so no stale bytes of a
+    /// reused region (an LV, trailing garbage) can ever be read back.
+    private func writeNewBlockData(
+        _ data: UnsafeRawBufferPointer, at within: UInt64, dataStart: UInt64, blockSize: UInt64
+    ) throws(VHDError) {
+        if (store.canGrow && dataStart >= store.size) || UInt64(data.count) == blockSize {
+            try VHDError.wrap { () throws(BlockIOError) in try store.write(data, at: dataStart + within) }
+            return
+        }
+        var area = [UInt8](repeating: 0, count: Int(blockSize))
+        area.withUnsafeMutableBytes { area in
+            UnsafeMutableRawBufferPointer(rebasing: area[Int(within)..<Int(within) + data.count]).copyMemory(from: data)
+        }
+        try VHDError.wrap { () throws(BlockIOError) in try store.write(area, at: dataStart) }
+    }
+
+    /// Marks `block` full in blktap's batmap (when the image has one) and writes the changed
+    /// map sector and the header with its new checksum.
+    func setBatmapBit(_ block: Int) throws(VHDError) {
+        guard let header else { return }
+        let update: (BatmapHeader, [UInt8], UInt64)? = state.withLock { state in
+            guard var batmapHeader = state.batmapHeader, block / 8 < state.batmap.count else { return nil }
+            let mask = UInt8(0x80) >> UInt8(block % 8)
+            if state.batmap[block / 8] & mask != 0 { return nil }
+            state.batmap[block / 8] |= mask
+            batmapHeader.checksum = BatmapHeader.checksum(
+                of: state.batmap, currentSize: state.footer.currentSize, version: batmapHeader.version)
+            state.batmapHeader = batmapHeader
+            let sectorStart = block / 8 / Int(sectorSize) * Int(sectorSize)
+            return (batmapHeader, Array(state.batmap[sectorStart..<sectorStart + Int(sectorSize)]), UInt64(sectorStart))
+        }
+        guard let (batmapHeader, mapSector, sectorOffset) = update else { return }
+        try VHDError.wrap { () throws(BlockIOError) in
+            try store.write(mapSector, at: batmapHeader.mapOffset + sectorOffset)
+            try store.write(batmapHeader.encoded(), at: Layout.batmapHeaderOffset(header: header))
+        }
+    }
+
+    /// Writes `footer` at the end: after the last block on a growable store (cutting off
+    /// anything beyond, as blktap's `vhd_write_footer` does), at the last sector of a
+    /// fixed-size one.
+    func writePrimaryFooter(_ footer: Footer) throws(VHDError) {
+        let bytes = footer.encoded()
+        if diskType == .fixed || !store.canGrow {
+            let offset = diskType == .fixed && store.canGrow ? footer.currentSize : store.size - UInt64(Footer.size)
+            try VHDError.wrap { () throws(BlockIOError) in try store.write(bytes, at: offset) }
+            return
+        }
+        let end = endOfData
+        try VHDError.wrap { () throws(BlockIOError) in
+            try store.write(bytes, at: end)
+            if store.size > end + UInt64(Footer.size) { try store.resize(to: end + UInt64(Footer.size)) }
+        }
+    }
+
+    /// Replaces the footer: the primary at the end, then the copy at offset 0.
+    public func updateFooter(_ change: (inout Footer) -> Void) throws(VHDError) {
+        guard options.writable else { throw .readOnly(image: name) }
+        try writer.withLock { (_: inout Void) throws(VHDError) in
+            var footer = self.footer
+            change(&footer)
+            footer.storedChecksum = footer.computedChecksum
+            try writePrimaryFooter(footer)
+            if diskType.isSparse {
+                try VHDError.wrap { () throws(BlockIOError) in try store.write(footer.encoded(), at: 0) }
+            }
+            state.withLock { $0.footer = footer }
+        }
+    }
+
+    /// Sets blktap's hidden flag in both footers.
+    public func setHidden(_ hidden: Bool) throws(VHDError) {
+        try updateFooter { $0.hidden = hidden ? 1 : 0 }
+    }
+
+    /// Makes all completed writes durable.
+    public func flush() throws(VHDError) {
+        try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
+    }
+}

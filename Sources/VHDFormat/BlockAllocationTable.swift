@@ -1,0 +1,52 @@
+/// The Block Allocation Table: one big-endian u32 per block, the absolute *sector* offset of the
+/// block's sector bitmap, or `unused` (VHD spec, "Block Allocation Table and Data Blocks").
+public struct BlockAllocationTable: Hashable, Sendable {
+    public static let unused: UInt32 = 0xFFFF_FFFF
+
+    public var entries: [UInt32]
+
+    public init(count: Int) { entries = [UInt32](repeating: BlockAllocationTable.unused, count: count) }
+
+    public init(entries: [UInt32]) { self.entries = entries }
+
+    /// Decodes `count` entries from the start of `bytes`.
+    public init(decoding bytes: [UInt8], count: Int) throws(VHDFormatError) {
+        guard bytes.count >= count * 4 else {
+            throw .truncated(structure: "BAT", expected: count * 4, got: bytes.count)
+        }
+        entries = (0..<count).map { bytes.bigEndianUInt32(at: $0 * 4) }
+    }
+
+    public var count: Int { entries.count }
+
+    public subscript(block: Int) -> UInt32 {
+        get { entries[block] }
+        set { entries[block] = newValue }
+    }
+
+    public func isAllocated(_ block: Int) -> Bool { entries[block] != BlockAllocationTable.unused }
+
+    public var allocatedCount: Int { entries.reduce(0) { $0 + ($1 == BlockAllocationTable.unused ? 0 : 1) } }
+
+    /// The BAT's bytes padded to a whole sector; padding is zero, as blktap writes it.
+    public func encoded() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Int(BlockAllocationTable.paddedSize(entries: entries.count)))
+        for (index, entry) in entries.enumerated() { bytes.setBigEndian(entry, at: index * 4) }
+        return bytes
+    }
+
+    /// The 512-byte sector of the encoded table that holds `block`'s entry, and its byte offset
+    /// within the table: what to rewrite after changing one entry.
+    public func encodedSector(containing block: Int) -> (offsetInTable: UInt64, bytes: [UInt8]) {
+        let entriesPerSector = Int(sectorSize) / 4
+        let first = block / entriesPerSector * entriesPerSector
+        var bytes = [UInt8](repeating: 0, count: Int(sectorSize))
+        for index in first..<min(first + entriesPerSector, entries.count) {
+            bytes.setBigEndian(entries[index], at: (index - first) * 4)
+        }
+        return (UInt64(first * 4), bytes)
+    }
+
+    /// Bytes of a table of `entries` entries, padded to a sector.
+    public static func paddedSize(entries: Int) -> UInt64 { roundUp(UInt64(entries) * 4, to: sectorSize) }
+}
