@@ -1,0 +1,34 @@
+import Glibc
+
+/// A reader-writer lock: many holders share it, or one holds it exclusively.
+///
+/// The corresponding C functions are `pthread_rwlock_rdlock`, `pthread_rwlock_wrlock` and
+/// `pthread_rwlock_unlock`. The lock lives at a fixed heap address, as pthreads requires.
+/// It is not recursive: a holder must not take it again.
+final class ReadWriteLock: @unchecked Sendable {
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_rwlock_t())
+        let result = pthread_rwlock_init(lock, nil)
+        precondition(result == 0, "pthread_rwlock_init failed with \(result)")
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deinitialize(count: 1)
+        lock.deallocate()
+    }
+
+    /// Runs `body` holding the lock shared (`exclusive` false) or exclusively.
+    func withLock<Result, Failure: Error>(
+        exclusive: Bool,
+        _ body: () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let result = exclusive ? pthread_rwlock_wrlock(lock) : pthread_rwlock_rdlock(lock)
+        precondition(result == 0, "pthread_rwlock lock failed with \(result)")
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+}
