@@ -1,0 +1,91 @@
+import BlockIO
+import Glibc
+import VHDFormat
+
+/// Growing images: fast (within the preallocated BAT, safe while the disk is in use) and full
+/// (growing the BAT, moving blocks out of its way, journaled so a crash can be reverted).
+public enum Resize {
+    /// The named steps of a full resize, for failure injection (blktap's
+    /// `VHD_UTIL_TEST_FAIL_RESIZE_*`).
+    public enum Step: String, Sendable, CaseIterable {
+        case begin = "RESIZE_BEGIN"
+        case dataMoved = "RESIZE_DATA_MOVED"
+        case metadataMoved = "RESIZE_METADATA_MOVED"
+        case end = "RESIZE_END"
+    }
+
+    /// Sets the virtual size to `newSize` rounded up to a whole block, without moving
+    /// anything: the BAT must already have the entries (`create -S`). Refuses to shrink.
+    public static func fast(_ image: Image, newSize: UInt64) throws(VHDError) {
+        guard let header = image.header else {
+            throw .unsupported(image: image.name, operation: "fast resize of a fixed disk", errno: 22)
+        }
+        let size = roundUp(newSize, to: UInt64(header.blockSize))
+        guard size >= image.virtualSize else {
+            throw .invalidArgument("\(image.name): size (\(size)) < curr size (\(image.virtualSize))")
+        }
+        let capacity = UInt64(header.maxTableEntries) * UInt64(header.blockSize)
+        guard size <= capacity else {
+            throw .invalidArgument("\(image.name): size (\(size)) exceeds the preallocated maximum (\(capacity))")
+        }
+        try image.updateFooter { footer in
+            footer.currentSize = size
+            footer.geometry = Geometry.blktap(forSize: size)
+        }
+        try image.refreshBatmapChecksum()
+        try image.flush()
+    }
+
+    public static func fast(path: String, newSize: UInt64) throws(VHDError) {
+        try fast(try FileAccess.image(path, writable: true), newSize: newSize)
+    }
+
+    /// Grows (or, for fixed disks, shrinks) `path` to `newSize`, journaling in `journalPath`.
+    /// On failure the journal is replayed and the error reported as `.rolledBack`; after a
+    /// crash, `Journal.revert(path:journalPath:)` restores the image.
+    public static func journaled(
+        path: String, newSize: UInt64, journalPath: String, failAt: ((Step) throws(VHDError) -> Void)? = nil
+    ) throws(VHDError) {
+        let store = try FileAccess.store(path, writable: true)
+        let journal: FileBlockStore
+        do { journal = try FileBlockStore.create(path: journalPath, mode: .exclusive) } catch { throw .io(error) }
+        try journaled(store: store, name: path, newSize: newSize, journal: journal, failAt: failAt)
+        try Journal.removeJournal(journalPath)
+    }
+
+    /// The store-level full resize (testable over fault-injecting stores).
+    public static func journaled(
+        store: any BlockStore, name: String, newSize: UInt64, journal: any BlockStore,
+        failAt: ((Step) throws(VHDError) -> Void)? = nil
+    ) throws(VHDError) {
+        let image = try Image.open(store: store, name: name, options: .readWrite)
+        let plan = try ResizePlan(image: image, newSize: newSize)
+        let footerOffset: UInt64
+        switch image.footerSource {
+        case .primary(let offset): footerOffset = offset
+        case .backup: footerOffset = image.physicalUtilisation - UInt64(Footer.size)
+        }
+        let regions = Journal.metadataRegions(of: image, footerOffset: footerOffset) + plan.dataRegions
+        try Journal.begin(vhd: image, footerOffset: footerOffset, regions: regions, into: journal)
+        do {
+            try failAt?(.begin)
+            try plan.apply(to: store, failAt: failAt)
+        } catch {
+            do { try Journal.revert(vhd: store, journal: journal) } catch let revertError {
+                throw .rolledBack(operation: "resize of \(name)", cause: "\(error); revert also failed: \(revertError)")
+            }
+            throw .rolledBack(operation: "resize of \(name)", cause: error.description)
+        }
+    }
+}
+
+extension Image {
+    /// Recomputes the batmap checksum, whose span depends on the virtual size, and writes the
+    /// batmap header.
+    func refreshBatmapChecksum() throws(VHDError) {
+        guard let header, var batmapHeader = batmapHeader else { return }
+        batmapHeader.checksum = BatmapHeader.checksum(of: batmap, currentSize: virtualSize, version: batmapHeader.version)
+        let updated = batmapHeader
+        try rewriteMetadata([(Layout.batmapHeaderOffset(header: header), updated.encoded())]) { $0.batmapHeader = updated }
+    }
+}
