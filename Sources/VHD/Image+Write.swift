@@ -81,6 +81,9 @@ extension Image {
         metadata += bitmap.bytes
         try VHDError.wrap { () throws(BlockIOError) in
             try store.write(metadata, at: blockStart + bitmapSize - UInt64(metadata.count))
+            // The file must hold the whole block before the BAT names it, or a crash before the
+            // footer is written would leave a BAT entry pointing past the end of the file.
+            if store.canGrow && store.size < blockEnd { try store.resize(to: blockEnd) }
             if options.barriers { try store.flush() }
         }
         var bat = self.bat
