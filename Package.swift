@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "vhd-util", targets: ["VHDUtilMain"]),
         .executable(name: "vhd-fuzz", targets: ["VHDFuzz"]),
+        .executable(name: "vhd-bench", targets: ["VHDBench"]),
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "BlockIO", targets: ["BlockIO"]),
     ],
@@ -19,6 +20,9 @@ let package = Package(
         .target(name: "VHDUtilCommands", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
         .executableTarget(name: "VHDUtilMain", dependencies: ["VHDUtilCommands"], swiftSettings: strict),
         .executableTarget(name: "VHDFuzz", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
+        .executableTarget(
+            name: "VHDBench", dependencies: ["VHD", "VHDFormat", "BlockIO"], path: "Benchmarks/VHDBench",
+            swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["BlockIO"], path: "Tests/TestSupport"),
         .testTarget(name: "BlockIOTests", dependencies: ["BlockIO", "TestSupport"]),
         .testTarget(name: "VHDFormatTests", dependencies: ["VHDFormat"]),
