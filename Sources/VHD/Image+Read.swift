@@ -105,7 +105,10 @@ extension Image {
 
     /// The byte ranges of the virtual disk this layer holds data for, merged.
     public func allocatedRanges() throws(VHDError) -> [Range<UInt64>] {
-        if diskType == .fixed { return virtualSize > 0 ? [0..<virtualSize] : [] }
+        if diskType == .fixed {
+            let size = virtualSize
+            return try VHDError.wrap { () throws(BlockIOError) in try store.allocatedRanges(in: 0..<size) }
+        }
         var result: [Range<UInt64>] = []
         let bat = self.bat
         for block in 0..<min(bat.count, usedBlockCount) where bat.isAllocated(block) {

@@ -107,4 +107,20 @@ func write(_ image: Image, _ bytes: [UInt8], at offset: UInt64) throws {
         #expect(try Footer(decoding: store.read(count: 512, at: 0)).hidden == 1)
         #expect(try Image.open(store: store).isHidden)
     }
+
+    @Test(arguments: [UInt32(512), 64 << 10, 512 << 10, 4 << 20, 16 << 20])
+    func anyPowerOfTwoBlockSizeWritesAndReads(blockSize: UInt32) throws {
+        let store = MemoryBlockStore()
+        let size: UInt64 = 40 << 20
+        let image = try Create.image(on: store, options: .init(virtualSize: size, blockSize: blockSize))
+        var model = [UInt8](repeating: 0, count: Int(size))
+        for (index, offset) in [UInt64(0), UInt64(blockSize) - 512, 17 << 20, size - 1024].enumerated() {
+            let data = pattern(count: 1024, seed: UInt8(index))
+            try write(image, data, at: offset)
+            model.replaceSubrange(Int(offset)..<Int(offset) + 1024, with: data)
+        }
+        let reopened = try Image.open(store: store)
+        #expect(reopened.blockSize == UInt64(blockSize))
+        #expect(try readAll(Chain(layers: [reopened])) == model)
+    }
 }
