@@ -9,9 +9,11 @@ import VHDUtilCommands
 /// The outcome of one in-process `vhd-util` run.
 struct Outcome {
     var status: Int32
-    var stdout: String
-    var stderr: String
     var stdoutBytes: [UInt8]
+    var stderr: String
+
+    /// Standard output as text (decoded on demand: binary dumps can be megabytes).
+    var stdout: String { String(decoding: stdoutBytes, as: UTF8.self) }
 }
 
 /// Runs `vhd-util` in process with `arguments`, in local time UTC (for ctime output).
@@ -24,7 +26,7 @@ func vhdUtil(_ arguments: [String]) -> Outcome {
     let out = CapturedOutput()
     let err = CapturedOutput()
     let status = VHDUtil.run(arguments: arguments, stdout: out, stderr: err)
-    return Outcome(status: status, stdout: out.text, stderr: err.text, stdoutBytes: out.bytes)
+    return Outcome(status: status, stdoutBytes: out.bytes, stderr: err.text)
 }
 
 /// Every test reads timestamps in UTC; set once, before any run.
