@@ -104,3 +104,27 @@ final class Workspace {
 
 /// The big-endian bytes of a 32-bit value.
 func bigEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+
+extension Workspace {
+    /// Rewrites the footer at the end of `name` (and, unless `primaryOnly`, the copy at offset 0)
+    /// after `change`, with a freshly computed checksum.
+    func rewriteFooters(_ name: String, primaryOnly: Bool = false, _ change: (inout Footer) -> Void) throws {
+        let end = try size(name)
+        var footer = try Footer(decoding: bytes(name, at: end - 512, count: 512))
+        change(&footer)
+        try patch(name, at: end - 512, with: footer.encoded())
+        if !primaryOnly { try patch(name, at: 0, with: footer.encoded()) }
+    }
+
+    /// Rewrites the dynamic header at offset 512 after `change`, with a fresh checksum.
+    func rewriteHeader(_ name: String, _ change: (inout DynamicHeader) -> Void) throws {
+        var header = try DynamicHeader(decoding: bytes(name, at: 512, count: 1024))
+        change(&header)
+        try patch(name, at: 512, with: header.encoded())
+    }
+
+    /// Sets BAT entry `block` (a sector offset) of an image with its BAT at 1536.
+    func setBATEntry(_ name: String, block: Int, sector: UInt32) throws {
+        try patch(name, at: 1536 + UInt64(block) * 4, with: bigEndian(sector))
+    }
+}
