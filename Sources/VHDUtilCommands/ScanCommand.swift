@@ -176,7 +176,7 @@ struct ScanCommand: Subcommand {
                     report.error(parent, -failure, "failure scanning target")
                 }
             }
-            status = image.error?.errno ?? 0
+            status = image.error.map { -$0.errno } ?? 0
             if status != 0 && !continueOnFailure { break }
         }
         report.finish()
