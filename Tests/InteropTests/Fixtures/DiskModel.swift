@@ -1,0 +1,90 @@
+/// The reference a virtual disk is checked against: what every byte must read as, kept
+/// sparse (written sectors only) so a 1 GiB disk costs only what was written.
+struct DiskModel {
+    static let sector = 512
+
+    private(set) var size: UInt64
+    /// Sector index → that sector's 512 bytes; absent sectors read as zeros.
+    private var sectors: [UInt64: [UInt8]] = [:]
+
+    init(size: UInt64) { self.size = size }
+
+    /// Records a write of `bytes` at `offset` (any alignment); the write must lie within `size`.
+    mutating func write(_ bytes: [UInt8], at offset: UInt64) {
+        precondition(offset + UInt64(bytes.count) <= size, "model write past the end")
+        var done = 0
+        while done < bytes.count {
+            let position = offset + UInt64(done)
+            let index = position / UInt64(Self.sector)
+            let within = Int(position % UInt64(Self.sector))
+            let count = min(Self.sector - within, bytes.count - done)
+            var sector = sectors[index] ?? [UInt8](repeating: 0, count: Self.sector)
+            sector.replaceSubrange(within..<within + count, with: bytes[done..<done + count])
+            sectors[index] = sector
+            done += count
+        }
+    }
+
+    /// What `range` must read as.
+    func read(_ range: Range<UInt64>) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: Int(range.upperBound - range.lowerBound))
+        guard !range.isEmpty else { return result }
+        let first = range.lowerBound / UInt64(Self.sector)
+        let last = (range.upperBound - 1) / UInt64(Self.sector)
+        let written: [UInt64] =
+            UInt64(sectors.count) < last - first + 1
+            ? sectors.keys.filter { $0 >= first && $0 <= last }
+            : (first...last).filter { sectors[$0] != nil }
+        for index in written {
+            guard let sector = sectors[index] else { continue }
+            let start = max(range.lowerBound, index * UInt64(Self.sector))
+            let end = min(range.upperBound, (index + 1) * UInt64(Self.sector))
+            let from = Int(start - index * UInt64(Self.sector))
+            result.replaceSubrange(
+                Int(start - range.lowerBound)..<Int(end - range.lowerBound),
+                with: sector[from..<from + Int(end - start)])
+        }
+        return result
+    }
+
+    /// Grows the disk; the new bytes read as zeros.
+    mutating func grow(to newSize: UInt64) {
+        precondition(newSize >= size, "the model only grows")
+        size = newSize
+    }
+
+    /// The byte ranges holding written sectors, merged: where a disk's data must be.
+    var writtenRanges: [Range<UInt64>] {
+        var result: [Range<UInt64>] = []
+        for index in sectors.keys.sorted() {
+            let range = index * UInt64(Self.sector)..<min(size, (index + 1) * UInt64(Self.sector))
+            if let last = result.last, last.upperBound == range.lowerBound {
+                result[result.count - 1] = last.lowerBound..<range.upperBound
+            } else {
+                result.append(range)
+            }
+        }
+        return result
+    }
+}
+
+/// A seeded generator (SplitMix64), so a failing random sequence can be replayed exactly.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// `count` bytes of a recognisable pattern: `seed` in the first byte of each 16, the offset
+/// within the buffer in the others, so a misplaced sector shows which one it was.
+func pattern(count: Int, seed: UInt8) -> [UInt8] {
+    (0..<count).map { $0 % 16 == 0 ? seed : UInt8(truncatingIfNeeded: $0 / 16 &+ Int(seed)) }
+}
