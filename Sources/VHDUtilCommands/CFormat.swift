@@ -8,7 +8,8 @@ enum CFormat {
         var buffer = [CChar](repeating: 0, count: 128)
         let count = withVaList(arguments) { list in vsnprintf(&buffer, buffer.count, format, list) }
         guard count >= 0 else { return "" }
-        return String(decoding: buffer.prefix(min(Int(count), buffer.count - 1)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(
+            decoding: buffer.prefix(min(Int(count), buffer.count - 1)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// blktap's `vhd_time_to_string`: `ctime_r` of a VHD timestamp (seconds since 2000-01-01)

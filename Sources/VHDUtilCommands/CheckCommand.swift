@@ -74,11 +74,14 @@ struct CheckCommand: Subcommand {
         }
 
         static func statisticsLine(_ line: Check.StatisticsSummary) -> String {
-            var text = "\(line.name): secs allocated: 0x\(String(line.allocatedSectors, radix: 16))"
+            var text =
+                "\(line.name): secs allocated: 0x\(String(line.allocatedSectors, radix: 16))"
                 + " secs written: 0x\(String(line.writtenSectors, radix: 16)) (\(percent(line.writtenPercent))%)"
             if let notInParent = line.notInParent, let notInAncestors = line.notInAncestors {
-                text += " secs not in parent: 0x\(String(notInParent, radix: 16)) (\(percent(line.notInParentPercent))%)"
-                text += " secs not in ancestors: 0x\(String(notInAncestors, radix: 16)) (\(percent(line.notInAncestorsPercent))%)"
+                text +=
+                    " secs not in parent: 0x\(String(notInParent, radix: 16)) (\(percent(line.notInParentPercent))%)"
+                text +=
+                    " secs not in ancestors: 0x\(String(notInAncestors, radix: 16)) (\(percent(line.notInAncestorsPercent))%)"
             }
             return text
         }
@@ -91,37 +94,46 @@ struct CheckCommand: Subcommand {
                 ("errno", .integer(Int64(status))),
                 (
                     "images",
-                    .array(reports.map { report in
-                        .object([
-                            ("path", .string(report.path)),
-                            ("valid", .bool(report.isValid)),
-                            ("errno", .integer(Int64(report.errno))),
-                            ("problems", .array(report.problems.map(JSON.string))),
-                        ])
-                    })
+                    .array(
+                        reports.map { report in
+                            .object([
+                                ("path", .string(report.path)),
+                                ("valid", .bool(report.isValid)),
+                                ("errno", .integer(Int64(report.errno))),
+                                ("problems", .array(report.problems.map(JSON.string))),
+                            ])
+                        })
                 ),
             ]
             if let parentsErrno {
-                members.append(("parents_error", .object([
-                    ("errno", .integer(Int64(parentsErrno))), ("message", .optional(parentFailure?.message)),
-                ])))
+                members.append(
+                    (
+                        "parents_error",
+                        .object([
+                            ("errno", .integer(Int64(parentsErrno))), ("message", .optional(parentFailure?.message)),
+                        ])
+                    ))
             }
             if let statistics {
-                members.append((
-                    "statistics",
-                    .array(statistics.map { line in
-                        var fields: [(String, JSON)] = [
-                            ("name", .string(line.name)),
-                            ("sectors_allocated", .unsigned(line.allocatedSectors)),
-                            ("sectors_written", .unsigned(line.writtenSectors)),
-                        ]
-                        if let notInParent = line.notInParent { fields.append(("sectors_not_in_parent", .unsigned(notInParent))) }
-                        if let notInAncestors = line.notInAncestors {
-                            fields.append(("sectors_not_in_ancestors", .unsigned(notInAncestors)))
-                        }
-                        return .object(fields)
-                    })
-                ))
+                members.append(
+                    (
+                        "statistics",
+                        .array(
+                            statistics.map { line in
+                                var fields: [(String, JSON)] = [
+                                    ("name", .string(line.name)),
+                                    ("sectors_allocated", .unsigned(line.allocatedSectors)),
+                                    ("sectors_written", .unsigned(line.writtenSectors)),
+                                ]
+                                if let notInParent = line.notInParent {
+                                    fields.append(("sectors_not_in_parent", .unsigned(notInParent)))
+                                }
+                                if let notInAncestors = line.notInAncestors {
+                                    fields.append(("sectors_not_in_ancestors", .unsigned(notInAncestors)))
+                                }
+                                return .object(fields)
+                            })
+                    ))
             }
             return .object(members)
         }

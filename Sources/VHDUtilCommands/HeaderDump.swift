@@ -33,7 +33,8 @@ struct HeaderDump {
         if let header {
             parentName = LenientImage.decodeParentName(header: header, footer: footer)
             if image.isDifferencing {
-                locators = header.locators.enumerated().filter { $0.element.platformCodeValue != 0 }.map { slot, locator in
+                locators = header.locators.enumerated().filter { $0.element.platformCodeValue != 0 }.map {
+                    slot, locator in
                     LocatorEntry(slot: slot, locator: locator, decoded: try? image.readLocator(locator))
                 }
             }
@@ -87,21 +88,30 @@ struct HeaderDump {
         let temporary = footer.features & Footer.temporaryFeature != 0 ? "<TEMP>" : ""
         let reserved = footer.features & Footer.reservedFeature != 0 ? "<RESV>" : ""
         text.line("Features            : (0x\(hex8(footer.features))) \(temporary)\(reserved)")
-        text.line("File format version : Major: \(footer.fileFormatVersion >> 16), Minor: \(footer.fileFormatVersion & 0xFFFF)")
+        text.line(
+            "File format version : Major: \(footer.fileFormatVersion >> 16), Minor: \(footer.fileFormatVersion & 0xFFFF)"
+        )
         text.line("Data offset         : \(text.number(footer.dataOffset))")
         text.line("Timestamp           : \(CFormat.ctime(footer.timestamp.secondsSince2000))")
         text.append("Creator Application : '")
         text.append(bytes: footer.creatorApplication.prefix { $0 != 0 })
         text.line("'")
-        text.line("Creator version     : Major: \(footer.creatorVersion >> 16), Minor: \(footer.creatorVersion & 0xFFFF)")
+        text.line(
+            "Creator version     : Major: \(footer.creatorVersion >> 16), Minor: \(footer.creatorVersion & 0xFFFF)")
         text.line("Creator OS          : \(Self.hostName(footer.creatorHostOS))")
-        text.line("Original disk size  : \(text.number(footer.originalSize >> 20)) MB (\(text.number(footer.originalSize)) Bytes)")
-        text.line("Current disk size   : \(text.number(footer.currentSize >> 20)) MB (\(text.number(footer.currentSize)) Bytes)")
+        text.line(
+            "Original disk size  : \(text.number(footer.originalSize >> 20)) MB (\(text.number(footer.originalSize)) Bytes)"
+        )
+        text.line(
+            "Current disk size   : \(text.number(footer.currentSize >> 20)) MB (\(text.number(footer.currentSize)) Bytes)"
+        )
         let cylinders = UInt64(footer.geometry.cylinders)
         let heads = UInt64(footer.geometry.heads)
         let sectors = UInt64(footer.geometry.sectorsPerTrack)
         let chs = cylinders * heads * sectors
-        text.line("Geometry            : Cyl: \(text.number(cylinders)), Hds: \(text.number(heads)), Sctrs: \(text.number(sectors))")
+        text.line(
+            "Geometry            : Cyl: \(text.number(cylinders)), Hds: \(text.number(heads)), Sctrs: \(text.number(sectors))"
+        )
         text.line("                    : = \(text.number(chs >> 11)) MB (\(text.number(chs << 9)) Bytes)")
         text.line("Disk type           : \(Self.diskTypeName(footer.diskTypeValue))")
         let computed = LenientImage.rawFooterChecksum(footer)
@@ -121,7 +131,9 @@ struct HeaderDump {
         text.line("Table offset        : \(text.number(header.tableOffset))")
         text.line("Header version      : 0x\(hex8(header.headerVersion))")
         text.line("Max BAT size        : \(text.number(UInt64(header.maxTableEntries)))")
-        text.line("Block size          : \(text.number(UInt64(header.blockSize))) (\(text.number(UInt64(header.blockSize >> 20))) MB)")
+        text.line(
+            "Block size          : \(text.number(UInt64(header.blockSize))) (\(text.number(UInt64(header.blockSize >> 20))) MB)"
+        )
         text.line("Parent name         : \(parentName ?? "failed to read name")")
         text.line("Parent UUID         : \(header.parentUUID)")
         text.line("Parent timestamp    : \(CFormat.ctime(header.parentTimestamp.secondsSince2000))")
@@ -195,19 +207,21 @@ struct HeaderDump {
             members.append(("header", headerJSON(header)))
         }
         if let locators {
-            members.append((
-                "parent_locators",
-                .array(locators.map { entry in
-                    .object([
-                        ("slot", .integer(Int64(entry.slot))),
-                        ("code", .string(entry.locator.platformCode?.blktapName ?? "UNKOWN")),
-                        ("data_space", .unsigned(UInt64(entry.locator.dataSpace))),
-                        ("data_length", .unsigned(UInt64(entry.locator.dataLength))),
-                        ("data_offset", .unsigned(entry.locator.dataOffset)),
-                        ("decoded_name", .optional(entry.decoded)),
-                    ])
-                })
-            ))
+            members.append(
+                (
+                    "parent_locators",
+                    .array(
+                        locators.map { entry in
+                            .object([
+                                ("slot", .integer(Int64(entry.slot))),
+                                ("code", .string(entry.locator.platformCode?.blktapName ?? "UNKOWN")),
+                                ("data_space", .unsigned(UInt64(entry.locator.dataSpace))),
+                                ("data_length", .unsigned(UInt64(entry.locator.dataLength))),
+                                ("data_offset", .unsigned(entry.locator.dataOffset)),
+                                ("decoded_name", .optional(entry.decoded)),
+                            ])
+                        })
+                ))
         }
         switch batmap {
         case .unreadable: members.append(("batmap", .object([("error", .string("failed to get batmap header"))])))
@@ -242,11 +256,14 @@ struct HeaderDump {
             ("creator_os", .unsigned(UInt64(footer.creatorHostOS))),
             ("original_size", .unsigned(footer.originalSize)),
             ("current_size", .unsigned(footer.currentSize)),
-            ("geometry", .object([
-                ("cylinders", .unsigned(UInt64(footer.geometry.cylinders))),
-                ("heads", .unsigned(UInt64(footer.geometry.heads))),
-                ("sectors_per_track", .unsigned(UInt64(footer.geometry.sectorsPerTrack))),
-            ])),
+            (
+                "geometry",
+                .object([
+                    ("cylinders", .unsigned(UInt64(footer.geometry.cylinders))),
+                    ("heads", .unsigned(UInt64(footer.geometry.heads))),
+                    ("sectors_per_track", .unsigned(UInt64(footer.geometry.sectorsPerTrack))),
+                ])
+            ),
             ("disk_type", .unsigned(UInt64(footer.diskTypeValue))),
             ("checksum", .unsigned(UInt64(footer.storedChecksum))),
             ("checksum_valid", .bool(footer.storedChecksum == LenientImage.rawFooterChecksum(footer))),
@@ -282,7 +299,10 @@ struct TextBuffer {
 
     mutating func append(_ text: String) { bytes += text.utf8 }
     mutating func append<S: Sequence>(bytes more: S) where S.Element == UInt8 { bytes += more }
-    mutating func line(_ text: String) { bytes += text.utf8; bytes.append(0x0A) }
+    mutating func line(_ text: String) {
+        bytes += text.utf8
+        bytes.append(0x0A)
+    }
 
     /// blktap `read`'s `conv`: decimal, or `%#llx` hex.
     func number(_ value: UInt64) -> String { hex ? CFormat.alternateHex(value) : String(value) }

@@ -44,7 +44,9 @@ struct ModifyCommand: Subcommand {
         }
         if let newSize {
             status = setPhysicalSize(path, newSize, console)
-            if status != 0 { console.print("failed to set physical size to \(UInt64(bitPattern: newSize)): -\(status)") }
+            if status != 0 {
+                console.print("failed to set physical size to \(UInt64(bitPattern: newSize)): -\(status)")
+            }
         }
         if let newParent {
             console.failurePoint("REPARENT_BEGIN")

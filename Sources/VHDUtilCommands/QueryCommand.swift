@@ -76,7 +76,9 @@ struct QueryCommand: Subcommand {
         var status: Int32 {
             if case .failure(let error) = physicalSize { return error.errno }
             if case .failed(let errno) = parent { return errno }
-            for item in [hidden.map(Self.errno), marker.map(Self.errno), depth.map(Self.errno), allocated.map(Self.errno)] {
+            for item in [
+                hidden.map(Self.errno), marker.map(Self.errno), depth.map(Self.errno), allocated.map(Self.errno),
+            ] {
                 if let errno = item, errno != 0 { return errno }
             }
             return 0
@@ -132,7 +134,11 @@ struct QueryCommand: Subcommand {
                 switch result {
                 case .success(let found): members.append((key, value(found)))
                 case .failure(let error):
-                    members.append((key, .object([("errno", .integer(Int64(error.errno))), ("error", .string(error.description))])))
+                    members.append(
+                        (
+                            key,
+                            .object([("errno", .integer(Int64(error.errno))), ("error", .string(error.description))])
+                        ))
                 case nil: break
                 }
             }

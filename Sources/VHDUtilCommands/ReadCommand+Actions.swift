@@ -53,7 +53,8 @@ extension ReadCommand {
                 let offset = entry(block)
                 let location = offset == Self.unused ? "not allocated" : conv((UInt64(offset) + within + 1) << 9)
                 console.print(
-                    "logical sector \(conv(current)): block number: \(conv(block)), sector offset: \(conv(within)), file offset: \(location)")
+                    "logical sector \(conv(current)): block number: \(conv(block)), sector offset: \(conv(within)), file offset: \(location)"
+                )
             }
             return 0
         }
@@ -64,7 +65,9 @@ extension ReadCommand {
             for index in 0..<min(loopCount, bat.count) {
                 let current = block + UInt64(index)
                 let offset = entry(current)
-                console.print("block: \(conv(current)): offset: \(offset == Self.unused ? "not allocated" : conv(UInt64(offset) << 9))")
+                console.print(
+                    "block: \(conv(current)): offset: \(offset == Self.unused ? "not allocated" : conv(UInt64(offset) << 9))"
+                )
             }
             return 0
         }
@@ -241,7 +244,9 @@ extension ReadCommand {
                         }
                     }
                     if let readError { throw readError }
-                    buffer.withUnsafeBytes { console.out.writeUnbuffered(UnsafeRawBufferPointer(rebasing: $0[..<piece])) }
+                    buffer.withUnsafeBytes {
+                        console.out.writeUnbuffered(UnsafeRawBufferPointer(rebasing: $0[..<piece]))
+                    }
                     done += UInt64(piece)
                 }
                 return 0

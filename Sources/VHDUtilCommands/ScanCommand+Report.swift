@@ -75,7 +75,8 @@ extension ScanCommand {
                     let name = scan.verbose ? image.name : CFormat.basename(image.name)
                     let parent = image.parent.map { scan.verbose ? $0 : CFormat.basename($0) } ?? "none"
                     let missing = scan.pretty && !image.parentFound ? " (not found in scan)" : ""
-                    var line = "\(indent)vhd=\(name) capacity=\(image.capacity) size=\(image.size) hidden=\(image.hidden) "
+                    var line =
+                        "\(indent)vhd=\(name) capacity=\(image.capacity) size=\(image.size) hidden=\(image.hidden) "
                     if scan.markers {
                         let hash = image.keyHash.flatMap { $0.cookie != 0 ? CFormat.hexBytes($0.hash) : nil } ?? ""
                         line += "marker=\(image.marker) keyhash=\(hash) "
@@ -91,7 +92,8 @@ extension ScanCommand {
                     switch entry {
                     case .error(let name, let errno, let message):
                         return .object([
-                            ("vhd", .string(name)), ("scan_error", .integer(Int64(errno))), ("error_message", .string(message)),
+                            ("vhd", .string(name)), ("scan_error", .integer(Int64(errno))),
+                            ("error_message", .string(message)),
                         ])
                     case .image(let image, let depth):
                         var members: [(String, JSON)] = [

@@ -80,7 +80,9 @@ struct ScanCommand: Subcommand {
 
     /// Finds the targets: glob matches first, then the named files. A failure is recorded in
     /// `report` and returned as a positive errno.
-    func discoverTargets(files: [String], into report: inout Report, _ console: Console) -> (targets: [Target], status: Int32) {
+    func discoverTargets(files: [String], into report: inout Report, _ console: Console) -> (
+        targets: [Target], status: Int32
+    ) {
         var targets: [Target] = []
         var paths: [String] = []
         if let filter {
@@ -128,11 +130,13 @@ struct ScanCommand: Subcommand {
             defer { globfree(&matches) }
             let flags = Int32(GLOB_BRACE) | (sorted ? 0 : Int32(GLOB_NOSORT))
             errno = 0
-            let status = Glibc.glob(pattern, flags, { path, code in
-                let directory = path.map { String(cString: $0) } ?? ""
-                ScanCommand.globErrors.withLock { $0.append((directory, code)) }
-                return code == 0 ? 1 : code
-            }, &matches)
+            let status = Glibc.glob(
+                pattern, flags,
+                { path, code in
+                    let directory = path.map { String(cString: $0) } ?? ""
+                    ScanCommand.globErrors.withLock { $0.append((directory, code)) }
+                    return code == 0 ? 1 : code
+                }, &matches)
             let savedErrno = errno
             let directoryErrors = globErrors.withLock { $0 }
             var code: Int32 = 0

@@ -20,7 +20,9 @@ struct SetCommand: Subcommand {
             default: return usage(console, status: Errno.invalid)
             }
         }
-        guard let path, let field, let value, getopt.operands.isEmpty else { return usage(console, status: Errno.invalid) }
+        guard let path, let field, let value, getopt.operands.isEmpty else {
+            return usage(console, status: Errno.invalid)
+        }
         if field.utf8.count >= 25 {
             console.print("invalid field")
             return usage(console, status: Errno.invalid)

@@ -9,7 +9,8 @@ enum WritableAccess {
     /// What `vhd_open(name, VHD_OPEN_RDWR)` would say: nil when it opens, else the error.
     static func openError(_ path: String, useBackupFooter: Bool = false) -> VHDError? {
         do {
-            _ = try LenientImage.open(path: path, options: .init(ignoreDisabled: false, useBackupFooter: useBackupFooter))
+            _ = try LenientImage.open(
+                path: path, options: .init(ignoreDisabled: false, useBackupFooter: useBackupFooter))
             _ = try FileBlockStore(path: path, readOnly: false)
             return nil
         } catch let error as VHDError {
@@ -33,7 +34,8 @@ enum WritableAccess {
 
     /// Sets the key hash (cookie 1, nonce, hash) the way `vhd_set_keyhash` does.
     static func setKeyHash(_ path: String, nonce: [UInt8], hash: [UInt8]) throws(VHDError) {
-        try updateBatmapHeader(path, attribute: "user.com.citrix.xenclient.backend.keyhash", value: [1] + nonce + hash) {
+        try updateBatmapHeader(path, attribute: "user.com.citrix.xenclient.backend.keyhash", value: [1] + nonce + hash)
+        {
             $0.keyHashCookie = 1
             $0.keyHashNonce = nonce
             $0.keyHashHash = hash
@@ -60,9 +62,10 @@ enum WritableAccess {
         }
     }
 
-    typealias SetxattrFunction = @convention(c) (
-        UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeRawPointer?, Int, Int32
-    ) -> Int32
+    typealias SetxattrFunction =
+        @convention(c) (
+            UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeRawPointer?, Int, Int32
+        ) -> Int32
 
     /// `setxattr(2)`, looked up at run time (the Glibc module does not export `<sys/xattr.h>`).
     /// The corresponding C function is `setxattr`.

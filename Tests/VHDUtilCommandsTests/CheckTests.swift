@@ -81,13 +81,16 @@ import VHDUtilCommands
         try workspace.rewriteFooters("x.vhd", rule.change)
         let run = vhdUtil("check", "-n", workspace.path("x.vhd"))
         #expect(run.status == 22)
-        #expect(run.stdout.hasPrefix("primary footer invalid: \(rule.problem)\n\(workspace.path("x.vhd")) appears invalid"))
+        #expect(
+            run.stdout.hasPrefix("primary footer invalid: \(rule.problem)\n\(workspace.path("x.vhd")) appears invalid"))
     }
 
     @Test func futureTimestampsPassWithIgnoreTimestamps() throws {
         let workspace = try Workspace()
         try workspace.create("x.vhd", megabytes: 10)
-        try workspace.rewriteFooters("x.vhd") { $0.timestamp = VHDTimestamp(secondsSince2000: Check.currentVHDTime() + 86_400) }
+        try workspace.rewriteFooters("x.vhd") {
+            $0.timestamp = VHDTimestamp(secondsSince2000: Check.currentVHDTime() + 86_400)
+        }
         #expect(vhdUtil("check", "-t", "-n", workspace.path("x.vhd")).status == 0)
     }
 
@@ -102,7 +105,9 @@ import VHDUtilCommands
         let workspace = try Workspace()
         try workspace.create("x.vhd", megabytes: 10)
         try workspace.patch("x.vhd", at: try workspace.size("x.vhd") - 512 + 64, with: [0, 0, 0, 1])
-        #expect(vhdUtil("check", "-n", workspace.path("x.vhd")).stdout.hasPrefix("primary footer invalid: invalid checksum\n"))
+        #expect(
+            vhdUtil("check", "-n", workspace.path("x.vhd")).stdout.hasPrefix(
+                "primary footer invalid: invalid checksum\n"))
         try workspace.create("y.vhd", megabytes: 10)
         try workspace.rewriteFooters("y.vhd", primaryOnly: true) { $0.hidden = 1 }
         let mismatch = vhdUtil("check", "-n", workspace.path("y.vhd"))
@@ -117,15 +122,17 @@ import VHDUtilCommands
         let path = workspace.path("x.vhd")
         let run = vhdUtil("check", "-n", path)
         #expect(run.status == 22)
-        #expect(run.stdout.hasPrefix("""
-            header is invalid: invalid checksum
-            \(path) appears invalid; dumping metadata
-            Failed to open \(path): -22
+        #expect(
+            run.stdout.hasPrefix(
+                """
+                header is invalid: invalid checksum
+                \(path) appears invalid; dumping metadata
+                Failed to open \(path): -22
 
-            \(path) appears invalid; dumping headers
+                \(path) appears invalid; dumping headers
 
 
-            """))
+                """))
     }
 
     @Test func aHeaderOnlyLibvhdRefusesFailsSilentlyBeforeTheDump() throws {
@@ -149,10 +156,16 @@ import VHDUtilCommands
         #expect(vhdUtil("check", "-B", "-n", workspace.path("x.vhd")).status == 0)
         try workspace.setBATEntry("x.vhd", block: 1, sector: 2)
         // Block 0 is examined first and block 1 now overlaps it, so that is what is reported.
-        #expect(vhdUtil("check", "-n", workspace.path("x.vhd")).stdout.hasPrefix("block 0 (offset 0x7) clobbers block 1 (offset 0x2)\n"))
-        #expect(vhdUtil("check", "-B", "-n", workspace.path("x.vhd")).stdout.hasPrefix("block 1 (offset 0x2) clobbers headers\n"))
+        #expect(
+            vhdUtil("check", "-n", workspace.path("x.vhd")).stdout.hasPrefix(
+                "block 0 (offset 0x7) clobbers block 1 (offset 0x2)\n"))
+        #expect(
+            vhdUtil("check", "-B", "-n", workspace.path("x.vhd")).stdout.hasPrefix(
+                "block 1 (offset 0x2) clobbers headers\n"))
         try workspace.setBATEntry("x.vhd", block: 1, sector: 0x10000)
-        #expect(vhdUtil("check", "-n", workspace.path("x.vhd")).stdout.hasPrefix("block 1 (offset 0x10000) clobbers footer\n"))
+        #expect(
+            vhdUtil("check", "-n", workspace.path("x.vhd")).stdout.hasPrefix(
+                "block 1 (offset 0x10000) clobbers footer\n"))
     }
 
     @Test func checkDataReportsSectorsWrittenBehindTheBitmap() throws {
@@ -166,12 +179,14 @@ import VHDUtilCommands
         #expect(vhdUtil("check", "-n", path).status == 0)
         let run = vhdUtil("check", "-b", "-n", path)
         #expect(run.status == 22)
-        #expect(run.stdout.hasPrefix("""
-            sector 0x5 of block 0x0 has data where bitmap is clear
-            sector 0x9 of block 0x0 has data where bitmap is clear
-            \(path) appears invalid; dumping metadata
+        #expect(
+            run.stdout.hasPrefix(
+                """
+                sector 0x5 of block 0x0 has data where bitmap is clear
+                sector 0x9 of block 0x0 has data where bitmap is clear
+                \(path) appears invalid; dumping metadata
 
-            """))
+                """))
     }
 
     @Test func batmapMayNotMarkAnUnallocatedBlockFull() throws {
@@ -197,7 +212,8 @@ import VHDUtilCommands
         #expect(orphan.stdout.hasPrefix("error resolving ./gone.vhd: -2\n"))
         #expect(orphan.status == 2)
 
-        try workspace.create("base.vhd", megabytes: 10, uuid: try #require(VHDUUID(string: "11111111-2222-4333-8444-555555555555")))
+        try workspace.create(
+            "base.vhd", megabytes: 10, uuid: try #require(VHDUUID(string: "11111111-2222-4333-8444-555555555555")))
         try workspace.child("child.vhd", of: "base.vhd", megabytes: 10)
         let base = try #require(FileParentResolver.canonicalPath(workspace.path("base.vhd")))
         let mismatch = vhdUtil("check", "-n", workspace.path("child.vhd"))
@@ -213,13 +229,15 @@ import VHDUtilCommands
         try workspace.write(child, byte: 2, count: 4 * 512, at: 6 * 512)
         let run = vhdUtil("check", "-s", "-p", "-n", workspace.path("child.vhd"))
         #expect(run.status == 0)
-        #expect(run.stdout == """
-            base.vhd: secs allocated: 0x1000 secs written: 0x8 (0.20%)
-            child.vhd: secs allocated: 0x1000 secs written: 0x4 (0.10%) secs not in parent: 0x2 (50.00%) secs not in ancestors: 0x2 (50.00%)
+        #expect(
+            run.stdout == """
+                base.vhd: secs allocated: 0x1000 secs written: 0x8 (0.20%)
+                child.vhd: secs allocated: 0x1000 secs written: 0x4 (0.10%) secs not in parent: 0x2 (50.00%) secs not in ancestors: 0x2 (50.00%)
 
-            """)
-        #expect(vhdUtil("check", "-s", "-n", workspace.path("child.vhd")).stdout
-            == "child.vhd: secs allocated: 0x1000 secs written: 0x4 (0.10%)\n")
+                """)
+        #expect(
+            vhdUtil("check", "-s", "-n", workspace.path("child.vhd")).stdout
+                == "child.vhd: secs allocated: 0x1000 secs written: 0x4 (0.10%)\n")
     }
 
     @Test func skippingTheOverlapTestPrecludesStatisticsAndBitmaps() throws {
@@ -241,8 +259,9 @@ import VHDUtilCommands
         try workspace.patch("base.vhd", at: try workspace.size("base.vhd") - 512, with: Array("garbage!".utf8))
         let run = vhdUtil("check", "-p", "-n", child)
         #expect(run.status == 22)
-        #expect(run.stdout == "\(child) is valid\nprimary footer invalid: invalid cookie\n" + Self.dump(base)
-            + "error checking parents: -22\n")
+        #expect(
+            run.stdout == "\(child) is valid\nprimary footer invalid: invalid cookie\n" + Self.dump(base)
+                + "error checking parents: -22\n")
     }
 
     @Test func jsonReportsProblemsPerImage() throws {

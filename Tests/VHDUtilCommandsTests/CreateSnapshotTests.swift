@@ -61,7 +61,8 @@ import VHDUtilCommands
         let canonicalBase = try #require(FileParentResolver.canonicalPath(workspace.path("base.vhd")))
         #expect(vhdUtil("query", "-n", workspace.path("s2.vhd"), "-p").stdout == "\(canonicalBase)\n")
         #expect(vhdUtil("snapshot", "-e", "-n", workspace.path("s3.vhd"), "-p", workspace.path("s1.vhd")).status == 0)
-        #expect(vhdUtil("query", "-n", workspace.path("s3.vhd"), "-p", "-u", "-d").stdout == "./s1.vhd\nchain depth: 3\n")
+        #expect(
+            vhdUtil("query", "-n", workspace.path("s3.vhd"), "-p", "-u", "-d").stdout == "./s1.vhd\nchain depth: 3\n")
         #expect(vhdUtil("check", "-p", "-n", workspace.path("s3.vhd")).status == 0)
     }
 
@@ -72,7 +73,8 @@ import VHDUtilCommands
         let run = vhdUtil("snapshot", "-n", workspace.path("s.vhd"), "-p", workspace.path("base.vhd"), "-l", "1")
         #expect(run.stdout == "snapshot depth exceeded: current depth: 1, limit: 1\n")
         #expect(run.status == 28)
-        #expect(vhdUtil("snapshot", "-n", workspace.path("s.vhd"), "-p", workspace.path("base.vhd"), "-l", "2").status == 0)
+        #expect(
+            vhdUtil("snapshot", "-n", workspace.path("s.vhd"), "-p", workspace.path("base.vhd"), "-l", "2").status == 0)
     }
 
     @Test func snapshotOfAMissingParentFailsSilentlyWithENOENT() throws {

@@ -85,7 +85,8 @@ import VHDUtilCommands
         let child = workspace.path("child.vhd")
         #expect(vhdUtil("fill", "-n", child).status == 0)
         #expect(vhdUtil("query", "-n", child, "-a").stdout == "5\n")
-        #expect(vhdUtil("read", "-n", child, "-d", "1").stdoutBytes[(1 << 20)..<((1 << 20) + 512)].allSatisfy { $0 == 5 })
+        #expect(
+            vhdUtil("read", "-n", child, "-d", "1").stdoutBytes[(1 << 20)..<((1 << 20) + 512)].allSatisfy { $0 == 5 })
         #expect(vhdUtil("check", "-n", child).status == 0)
     }
 
@@ -94,8 +95,9 @@ import VHDUtilCommands
         try workspace.create("x.vhd", megabytes: 10)
         let path = workspace.path("x.vhd")
         #expect(vhdUtil("fill", "-b", "-f", "4096", "-t", "8191", "-n", path).status == 0)
-        #expect(vhdUtil("read", "-n", path, "-b", "0", "-c", "3").stdout
-            == "block: 0: offset: not allocated\nblock: 1: offset: 3584\nblock: 2: offset: not allocated\n")
+        #expect(
+            vhdUtil("read", "-n", path, "-b", "0", "-c", "3").stdout
+                == "block: 0: offset: not allocated\nblock: 1: offset: 3584\nblock: 2: offset: not allocated\n")
         #expect(vhdUtil("check", "-n", path).status == 0)
     }
 
@@ -175,7 +177,9 @@ import VHDUtilCommands
         let workspace = try Workspace()
         FileManager.default.createFile(atPath: workspace.path("in.bin"), contents: Data(repeating: 1, count: 1 << 20))
         #expect(vhdUtil("convert", "-O", "fixed", workspace.path("in.bin"), workspace.path("out.disk")).status == 0)
-        #expect(vhdUtil("read", "-p", "-n", workspace.path("out.disk")).stdout == "Failed to get bat for \(workspace.path("out.disk")): -22\n")
+        #expect(
+            vhdUtil("read", "-p", "-n", workspace.path("out.disk")).stdout
+                == "Failed to get bat for \(workspace.path("out.disk")): -22\n")
         let unknown = vhdUtil("convert", "-O", "qcow2", "a.raw", "b.vhd")
         #expect(unknown.status == 22)
         #expect(unknown.stderr.contains("unknown format 'qcow2'"))
@@ -190,7 +194,9 @@ import VHDUtilCommands
         let image = try workspace.create("x.vhd", megabytes: 10)
         try workspace.write(image, byte: 0x77, count: 4096, at: 8192)
         #expect(vhdUtil("copy", "-n", workspace.path("x.vhd"), "-N", workspace.path("y.vhd")).status == 0)
-        #expect(vhdUtil("read", "-n", workspace.path("y.vhd"), "-r", "16", "-c", "8").stdoutBytes == [UInt8](repeating: 0x77, count: 4096))
+        #expect(
+            vhdUtil("read", "-n", workspace.path("y.vhd"), "-r", "16", "-c", "8").stdoutBytes
+                == [UInt8](repeating: 0x77, count: 4096))
         let again = vhdUtil("copy", "-n", workspace.path("x.vhd"), "-N", workspace.path("y.vhd"))
         #expect(again.stdout == "VHD file \(workspace.path("y.vhd")) already exists, chose a different name\n")
         #expect(again.status == 22)
@@ -211,7 +217,9 @@ import VHDUtilCommands
         let hash = String(repeating: "fe", count: 32)
         #expect(vhdUtil("key", "-s", "-n", path, "-H", hash, "-N", nonce).status == 0)
         #expect(vhdUtil("key", "-p", "-n", path).stdout == "\(nonce) \(hash)\n")
-        #expect(vhdUtil("read", "-p", "-n", path).stdout.contains("Batmap keyhash nonce: \(nonce)\nBatmap keyhash hash : \(hash)\n"))
+        #expect(
+            vhdUtil("read", "-p", "-n", path).stdout.contains(
+                "Batmap keyhash nonce: \(nonce)\nBatmap keyhash hash : \(hash)\n"))
         #expect(vhdUtil("check", "-n", path).status == 0)
     }
 }

@@ -59,16 +59,18 @@ import VHDUtilCommands
         let run = vhdUtil("read", "-p", "-n", workspace.path("c.vhd"))
         #expect(run.status == 0)
         #expect(run.stdout.hasPrefix(Self.observedChildDump))
-        #expect(run.stdout.hasSuffix("""
-            VHD Batmap Summary:
-            -------------------
-            Batmap offset       : 2560
-            Batmap size (secs)  : 1
-            Batmap version      : 0x00010002
-            Checksum            : 0xffffffff|0xffffffff (Good!)
+        #expect(
+            run.stdout.hasSuffix(
+                """
+                VHD Batmap Summary:
+                -------------------
+                Batmap offset       : 2560
+                Batmap size (secs)  : 1
+                Batmap version      : 0x00010002
+                Checksum            : 0xffffffff|0xffffffff (Good!)
 
 
-            """))
+                """))
     }
 }
 
@@ -88,24 +90,28 @@ import VHDUtilCommands
         defer { withExtendedLifetime(workspace) {} }
         let run = vhdUtil("read", "-n", path, "-t", "4", "-c", "2")
         #expect(run.status == 0)
-        #expect(run.stdout == """
-            logical sector 4: block number: 0, sector offset: 4, file offset: 6144
-            logical sector 5: block number: 0, sector offset: 5, file offset: 6656
+        #expect(
+            run.stdout == """
+                logical sector 4: block number: 0, sector offset: 4, file offset: 6144
+                logical sector 5: block number: 0, sector offset: 5, file offset: 6656
 
-            """)
+                """)
         let unallocated = vhdUtil("read", "-n", path, "-t", "4096")
-        #expect(unallocated.stdout == "logical sector 4096: block number: 1, sector offset: 0, file offset: not allocated\n")
+        #expect(
+            unallocated.stdout == "logical sector 4096: block number: 1, sector offset: 0, file offset: not allocated\n"
+        )
     }
 
     @Test func printsBATEntriesInDecimalOrHex() throws {
         let (workspace, path) = try Self.image()
         defer { withExtendedLifetime(workspace) {} }
-        #expect(vhdUtil("read", "-n", path, "-b", "0", "-c", "3").stdout == """
-            block: 0: offset: 3584
-            block: 1: offset: not allocated
-            block: 2: offset: 2104832
+        #expect(
+            vhdUtil("read", "-n", path, "-b", "0", "-c", "3").stdout == """
+                block: 0: offset: 3584
+                block: 1: offset: not allocated
+                block: 2: offset: 2104832
 
-            """)
+                """)
         #expect(vhdUtil("read", "-x", "-n", path, "-b", "0", "-c", "1").stdout == "block: 0: offset: 0xe00\n")
     }
 
@@ -128,12 +134,13 @@ import VHDUtilCommands
     @Test func testsBitmapBitsAndListsExtents() throws {
         let (workspace, path) = try Self.image()
         defer { withExtendedLifetime(workspace) {} }
-        #expect(vhdUtil("read", "-n", path, "-i", "3", "-c", "3").stdout == """
-            block 0: sec: 3: 0
-            block 0: sec: 4: 1
-            block 0: sec: 5: 1
+        #expect(
+            vhdUtil("read", "-n", path, "-i", "3", "-c", "3").stdout == """
+                block 0: sec: 3: 0
+                block 0: sec: 4: 1
+                block 0: sec: 5: 1
 
-            """)
+                """)
         #expect(vhdUtil("read", "-n", path, "-e", "0", "-c", "12288").stdout == "4 8\n8192 4096\n")
         #expect(vhdUtil("read", "-x", "-n", path, "-e", "0", "-c", "12288").stdout == "0x4 0x8\n0x2000 0x1000\n")
     }
@@ -176,7 +183,8 @@ import VHDUtilCommands
         for line in [
             "Data offset         : 0x200", "Data offset (unusd) : 0xffffffffffffffff", "Table offset        : 0x600",
             "Max BAT size        : 0x32", "Block size          : 0x200000 (0x2 MB)",
-            "Geometry            : Cyl: 0x3eb, Hds: 0xc, Sctrs: 0x11", "                    : = 0x63 MB (0x63e8800 Bytes)",
+            "Geometry            : Cyl: 0x3eb, Hds: 0xc, Sctrs: 0x11",
+            "                    : = 0x63 MB (0x63e8800 Bytes)",
             "Batmap offset       : 0xa00", "Batmap size (secs)  : 0x1", "Parent name         : ",
             "Parent timestamp    : Sat Jan  1 00:00:00 2000",
         ] {
@@ -199,29 +207,33 @@ import VHDUtilCommands
         let path = workspace.path("junk")
         let run = vhdUtil("read", "-p", "-n", path)
         #expect(run.status == 22)
-        #expect(run.stdout.hasPrefix("""
-            Failed to open \(path): -22
+        #expect(
+            run.stdout.hasPrefix(
+                """
+                Failed to open \(path): -22
 
-            \(path) appears invalid; dumping headers
+                \(path) appears invalid; dumping headers
 
-            VHD Footer Summary:
-            -------------------
-            Cookie              : 
-            Features            : (0x00000000) 
-            File format version : Major: 0, Minor: 0
-            Data offset         : 0
-            Timestamp           : Sat Jan  1 00:00:00 2000
-            Creator Application : ''
-            """))
+                VHD Footer Summary:
+                -------------------
+                Cookie              : 
+                Features            : (0x00000000) 
+                File format version : Major: 0, Minor: 0
+                Data offset         : 0
+                Timestamp           : Sat Jan  1 00:00:00 2000
+                Creator Application : ''
+                """))
         #expect(run.stdout.contains("Disk type           : None\nChecksum            : 0x0|0xffffffff (Bad!)\n"))
-        #expect(run.stdout.hasSuffix("""
-            Parent name         : 
-            Parent UUID         : 00000000-0000-0000-0000-000000000000
-            Parent timestamp    : Sat Jan  1 00:00:00 2000
-            Checksum            : 0x0|0xffffffff (Bad!)
+        #expect(
+            run.stdout.hasSuffix(
+                """
+                Parent name         : 
+                Parent UUID         : 00000000-0000-0000-0000-000000000000
+                Parent timestamp    : Sat Jan  1 00:00:00 2000
+                Checksum            : 0x0|0xffffffff (Bad!)
 
 
-            """))
+                """))
     }
 
     @Test func headersAsJSON() throws {

@@ -72,7 +72,8 @@ final class Workspace {
         uuid: VHDUUID = Workspace.childUUID, megabytes: UInt64
     ) throws -> Image {
         let store = try FileBlockStore.create(path: path(name), mode: .truncate)
-        let spec = ParentSpec(uuid: parentUUID, timestamp: Workspace.exampleTime, name: parent, relativePath: "./" + parent)
+        let spec = ParentSpec(
+            uuid: parentUUID, timestamp: Workspace.exampleTime, name: parent, relativePath: "./" + parent)
         return try Create.image(
             on: store, name: path(name),
             options: .init(virtualSize: megabytes << 20, parent: spec, uuid: uuid, timestamp: Workspace.exampleTime))

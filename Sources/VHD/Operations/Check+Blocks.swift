@@ -59,7 +59,9 @@ extension Check.Run {
     /// sector holding data (a non-zero byte past the first, blktap's zero test) whose bit is clear.
     mutating func checkBitmap(_ image: LenientImage, block: Int) -> Int32? {
         let bitmap: [UInt8]
-        do { bitmap = try image.readBitmap(block: block) } catch { return fail("error reading bitmap 0x\(hex(block))", error.errno) }
+        do { bitmap = try image.readBitmap(block: block) } catch {
+            return fail("error reading bitmap 0x\(hex(block))", error.errno)
+        }
         var data: [UInt8] = []
         if options.checkData {
             do { data = try image.readBlock(block: block) } catch {

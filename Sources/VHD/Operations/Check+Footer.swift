@@ -8,7 +8,9 @@ extension Check {
         if !footer.hasValidCookie { return "invalid cookie" }
         if !LenientImage.footerChecksumMatches(footer) { return "invalid checksum" }
         if footer.features & Footer.reservedFeature == 0 { return "invalid 'reserved' feature" }
-        if footer.features & ~(Footer.reservedFeature | Footer.temporaryFeature) != 0 { return "invalid extra features" }
+        if footer.features & ~(Footer.reservedFeature | Footer.temporaryFeature) != 0 {
+            return "invalid extra features"
+        }
         if footer.fileFormatVersion != Footer.fileFormatVersion { return "invalid file format version" }
         if !LenientImage.isDynamic(footer) && footer.dataOffset != .max { return "invalid data offset" }
         if !ignoreTimestamps && footer.timestamp.secondsSince2000 > now &+ timestampSlack {
@@ -75,7 +77,10 @@ extension Check.Run {
             return .failure(CheckErrno(fail("error reading primary footer: -5", EIO)))
         }
         if bytes.count == 511 { bytes.append(0) }
-        var primary = (try? Footer(decoding: bytes)) ?? Footer(diskType: .none, currentSize: 0, uuid: .null, timestamp: .init(secondsSince2000: 0), dataOffset: 0)
+        var primary =
+            (try? Footer(decoding: bytes))
+            ?? Footer(
+                diskType: .none, currentSize: 0, uuid: .null, timestamp: .init(secondsSince2000: 0), dataOffset: 0)
         if let problem = Check.footerProblem(primary, now: options.now, ignoreTimestamps: options.ignoreTimestamps) {
             primaryFooterMissing = true
             if !options.ignoreFooter {
@@ -84,7 +89,8 @@ extension Check.Run {
         } else if primary.diskTypeValue == DiskType.fixed.rawValue {
             return .success(primary)
         }
-        guard size >= 512, let backupBytes = try? store.read(count: 512, at: 0), let backup = try? Footer(decoding: backupBytes)
+        guard size >= 512, let backupBytes = try? store.read(count: 512, at: 0),
+            let backup = try? Footer(decoding: backupBytes)
         else {
             return .failure(CheckErrno(fail("error reading backup footer: -5", EIO)))
         }
@@ -98,7 +104,8 @@ extension Check.Run {
                 var unhidden = backup
                 unhidden.hidden = 0
                 let early = backup.creatorVersion == 0x0000_0001 || backup.creatorVersion == 0x0001_0001
-                let tolerated = backup.hidden != 0 && backup.isTapCreated && early
+                let tolerated =
+                    backup.hidden != 0 && backup.isTapCreated && early
                     && primary.encodedAsStored() == unhidden.encodedAsStored()
                 if !tolerated {
                     return .failure(CheckErrno(fail("primary and backup footers do not match", EINVAL)))
@@ -128,14 +135,20 @@ extension Check.Run {
     func differencingHeaderProblem(_ image: LenientImage) -> String? {
         guard let header = image.header else { return nil }
         if image.isDifferencing {
-            if !options.ignoreTimestamps && header.parentTimestamp.secondsSince2000 > options.now &+ Check.timestampSlack {
+            if !options.ignoreTimestamps
+                && header.parentTimestamp.secondsSince2000 > options.now &+ Check.timestampSlack
+            {
                 return "parent creation time in future"
             }
-            if LenientImage.decodeParentName(header: header, footer: image.footer) == nil { return "invalid parent name" }
+            if LenientImage.decodeParentName(header: header, footer: image.footer) == nil {
+                return "invalid parent name"
+            }
             return nil
         }
         if Check.firstNonZero(header.parentNameBytes) != 0 { return "invalid non-null parent name" }
-        if Check.firstNonZero(Check.hostOrderLocatorBytes(header.locators)) != 0 { return "invalid non-null parent locators" }
+        if Check.firstNonZero(Check.hostOrderLocatorBytes(header.locators)) != 0 {
+            return "invalid non-null parent locators"
+        }
         if !header.parentUUID.isNull { return "invalid non-null parent uuid" }
         if header.parentTimestamp.secondsSince2000 != 0 { return "invalid non-zero parent timestamp" }
         return nil

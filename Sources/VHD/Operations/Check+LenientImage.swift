@@ -111,7 +111,8 @@ public final class LenientImage: @unchecked Sendable {
         var header = zeroHeader
         let offset = footer.dataOffset
         if isDynamic(footer), offset <= size, size - offset >= UInt64(DynamicHeader.size),
-            let bytes = try? store.read(count: DynamicHeader.size, at: offset), let decoded = try? DynamicHeader(decoding: bytes)
+            let bytes = try? store.read(count: DynamicHeader.size, at: offset),
+            let decoded = try? DynamicHeader(decoding: bytes)
         {
             header = decoded
         }
@@ -124,7 +125,9 @@ public final class LenientImage: @unchecked Sendable {
     static func readFooter(store: FileBlockStore, path: String, useBackup: Bool) throws(VHDError) -> Footer {
         let size = store.size
         if !useBackup {
-            if size >= 512, let footer = try? decodeFooter(try readExactly(store, count: 512, at: size - 512), path: path) {
+            if size >= 512,
+                let footer = try? decodeFooter(try readExactly(store, count: 512, at: size - 512), path: path)
+            {
                 return footer
             }
             if size >= 511, (size - 511) % 512 == 0 {
@@ -139,7 +142,9 @@ public final class LenientImage: @unchecked Sendable {
     /// the checksum (tap 0.1/1.1 images may have summed it with hidden = 0).
     static func decodeFooter(_ bytes: [UInt8], path: String) throws(VHDError) -> Footer {
         guard let footer = try? Footer(decoding: bytes) else { throw .invalid(image: path, problem: "short footer") }
-        guard footer.hasValidCookie || footer.isPoisoned else { throw .invalid(image: path, problem: "invalid footer cookie") }
+        guard footer.hasValidCookie || footer.isPoisoned else {
+            throw .invalid(image: path, problem: "invalid footer cookie")
+        }
         guard LenientImage.footerChecksumMatches(footer) else {
             throw .invalid(image: path, problem: "invalid footer checksum")
         }
@@ -175,9 +180,13 @@ public final class LenientImage: @unchecked Sendable {
     /// libvhd's `vhd_validate_header`: cookie, version, data offset, a power-of-two block size of
     /// at most 2 MiB, known platform codes, checksum.
     static func validatedHeader(_ bytes: [UInt8], path: String) throws(VHDError) -> DynamicHeader {
-        guard let header = try? DynamicHeader(decoding: bytes) else { throw .invalid(image: path, problem: "short header") }
+        guard let header = try? DynamicHeader(decoding: bytes) else {
+            throw .invalid(image: path, problem: "short header")
+        }
         if !header.hasValidCookie { throw .invalid(image: path, problem: "invalid header cookie") }
-        if header.headerVersion != DynamicHeader.headerVersion { throw .invalid(image: path, problem: "invalid header version") }
+        if header.headerVersion != DynamicHeader.headerVersion {
+            throw .invalid(image: path, problem: "invalid header version")
+        }
         if header.dataOffset != .max { throw .invalid(image: path, problem: "invalid header data offset") }
         let blockSize = header.blockSize
         if blockSize > DynamicHeader.defaultBlockSize || blockSize == 0 || blockSize & (blockSize - 1) != 0 {
@@ -225,7 +234,8 @@ public final class LenientImage: @unchecked Sendable {
         guard let header else { throw .invalid(image: path, problem: "not a dynamic disk") }
         let blocks = (footer.currentSize &+ ((1 << Self.blktapBlockShift) - 1)) >> Self.blktapBlockShift
         guard UInt64(header.maxTableEntries) >= blocks else {
-            throw .invalid(image: path, problem: "more VHD blocks (\(blocks)) than possible (\(header.maxTableEntries))")
+            throw .invalid(
+                image: path, problem: "more VHD blocks (\(blocks)) than possible (\(header.maxTableEntries))")
         }
         let padded = Self.sectorsNoZero(blocks * 4) * 512
         let bytes = try Self.readExactly(store, count: Int(padded), at: header.tableOffset)
@@ -250,7 +260,9 @@ public final class LenientImage: @unchecked Sendable {
     public func batmapHeader() throws(VHDError) -> BatmapHeader {
         guard let header else { throw .invalid(image: path, problem: "not a dynamic disk") }
         let bytes = try Self.readExactly(store, count: BatmapHeader.size, at: Layout.batmapHeaderOffset(header: header))
-        do { return try BatmapHeader(decoding: bytes) } catch { throw .invalid(image: path, problem: error.description) }
+        do { return try BatmapHeader(decoding: bytes) } catch {
+            throw .invalid(image: path, problem: error.description)
+        }
     }
 
     /// `vhd_get_batmap`: the header (cookie and version checked) and the map bytes the checksum
@@ -336,9 +348,10 @@ public final class LenientImage: @unchecked Sendable {
         return unsafeBitCast(symbol, to: GetxattrFunction.self)
     }()
 
-    typealias GetxattrFunction = @convention(c) (
-        UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int
-    ) -> Int
+    typealias GetxattrFunction =
+        @convention(c) (
+            UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?, Int
+        ) -> Int
 
     // MARK: Extents of metadata and data
 
@@ -384,8 +397,12 @@ public final class LenientImage: @unchecked Sendable {
     /// `vhd_read_bitmap`: the sector bitmap bytes of an allocated block.
     public func readBitmap(block: Int) throws(VHDError) -> [UInt8] {
         let bat = try bat()
-        guard block < bat.count else { throw .outOfRange(image: path, offset: UInt64(block), count: 1, size: UInt64(bat.count)) }
-        guard bat[block] != BlockAllocationTable.unused else { throw .invalid(image: path, problem: "block \(block) not allocated") }
+        guard block < bat.count else {
+            throw .outOfRange(image: path, offset: UInt64(block), count: 1, size: UInt64(bat.count))
+        }
+        guard bat[block] != BlockAllocationTable.unused else {
+            throw .invalid(image: path, problem: "block \(block) not allocated")
+        }
         let size = Self.sectorsNoZero(sectorsPerBlock >> 3) * 512
         return try Self.readExactly(store, count: Int(size), at: UInt64(bat[block]) * 512)
     }
@@ -394,8 +411,12 @@ public final class LenientImage: @unchecked Sendable {
     /// as zeros.
     public func readBlock(block: Int) throws(VHDError) -> [UInt8] {
         let bat = try bat()
-        guard block < bat.count else { throw .outOfRange(image: path, offset: UInt64(block), count: 1, size: UInt64(bat.count)) }
-        guard bat[block] != BlockAllocationTable.unused else { throw .invalid(image: path, problem: "block \(block) not allocated") }
+        guard block < bat.count else {
+            throw .outOfRange(image: path, offset: UInt64(block), count: 1, size: UInt64(bat.count))
+        }
+        guard bat[block] != BlockAllocationTable.unused else {
+            throw .invalid(image: path, problem: "block \(block) not allocated")
+        }
         let blockSize = sectorsPerBlock * 512
         let offset = (UInt64(bat[block]) + bitmapSectors) * 512
         let end = fileSize >= 512 ? fileSize - 512 : 0
@@ -415,7 +436,10 @@ public final class LenientImage: @unchecked Sendable {
         var bigEndian = true
         var start = 0
         if footer.isTapCreated && footer.creatorVersion == 0x0000_0001 && bytes.count >= 2 {
-            if bytes[0] == 0xFF && bytes[1] == 0xFE { bigEndian = false; start = 2 }
+            if bytes[0] == 0xFF && bytes[1] == 0xFE {
+                bigEndian = false
+                start = 2
+            }
             if bytes[0] == 0xFE && bytes[1] == 0xFF { start = 2 }
         }
         return decodeUTF16ToASCII(Array(bytes[start...]), bigEndian: bigEndian)
@@ -428,7 +452,8 @@ public final class LenientImage: @unchecked Sendable {
         var ascii: [UInt8] = []
         var index = 0
         while index < bytes.count {
-            let unit = bigEndian
+            let unit =
+                bigEndian
                 ? UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1])
                 : UInt16(bytes[index + 1]) << 8 | UInt16(bytes[index])
             guard unit < 0x80 else { return nil }
@@ -436,7 +461,9 @@ public final class LenientImage: @unchecked Sendable {
             index += 2
         }
         var text = ascii.prefix { $0 != 0 }.map { $0 == UInt8(ascii: "\\") ? UInt8(ascii: "/") : $0 }
-        if text.count >= 2 && (text[0] == UInt8(ascii: "C") || text[0] == UInt8(ascii: "c")) && text[1] == UInt8(ascii: ":") {
+        if text.count >= 2 && (text[0] == UInt8(ascii: "C") || text[0] == UInt8(ascii: "c"))
+            && text[1] == UInt8(ascii: ":")
+        {
             text.removeFirst(2)
         }
         return String(decoding: text, as: UTF8.self)

@@ -50,7 +50,8 @@ extension Check {
                     writtenSectors: current.writtenSectors,
                     writtenPercent: percent(current.writtenSectors, current.allocatedSectors),
                     notInParent: notInParent, notInParentPercent: percent(notInParent, current.writtenSectors),
-                    notInAncestors: notInAncestors, notInAncestorsPercent: percent(notInAncestors, current.writtenSectors)))
+                    notInAncestors: notInAncestors,
+                    notInAncestorsPercent: percent(notInAncestors, current.writtenSectors)))
             previous = bitmaps
         }
         return result
