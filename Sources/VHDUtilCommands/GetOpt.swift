@@ -1,9 +1,12 @@
+import Glibc
+
 /// glibc `getopt(3)` as blktap's subcommands call it: short options from an option string
 /// (`"n:vsp"`, a colon after a letter that takes a value), clusters (`-vsp`), values attached
 /// (`-nfoo`) or in the next argument (`-n foo`, even when it starts with `-`), operands mixed in
 /// anywhere (argument permutation), and `--` ending the options.
 ///
-/// Errors print glibc's messages on standard error, prefixed with the subcommand name.
+/// Errors print glibc's messages on standard error, prefixed with the subcommand name. With
+/// `POSIXLY_CORRECT` set, the first operand ends the options, as in glibc.
 struct GetOpt {
     enum Event: Equatable {
         /// A known option and its value, when it takes one.
@@ -15,6 +18,7 @@ struct GetOpt {
     let commandName: String
     private let arguments: [String]
     private let takesValue: [UInt8: Bool]
+    private let stopAtFirstOperand = getenv("POSIXLY_CORRECT") != nil
     private var index = 0
     /// The remaining characters of the option cluster being read.
     private var cluster: ArraySlice<UInt8> = []
@@ -46,6 +50,10 @@ struct GetOpt {
             let bytes = Array(argument.utf8)
             if bytes.count > 1 && bytes[0] == UInt8(ascii: "-") {
                 cluster = bytes[1...]
+            } else if stopAtFirstOperand {
+                operands += arguments[(index - 1)...]
+                index = arguments.count
+                return nil
             } else {
                 operands.append(argument)
             }

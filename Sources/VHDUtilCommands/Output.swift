@@ -14,7 +14,9 @@ public protocol OutputSink: AnyObject {
 }
 
 extension OutputSink {
+    /// By default, unbuffered bytes are written like any others.
     public func writeUnbuffered(_ bytes: UnsafeRawBufferPointer) { write(bytes) }
+    /// By default there is nothing to flush.
     public func flush() {}
 
     /// Writes `text` as UTF-8.
@@ -34,6 +36,7 @@ extension OutputSink {
 ///
 /// Not thread-safe: one command writes at a time.
 public final class FileDescriptorOutput: OutputSink, @unchecked Sendable {
+    /// The file descriptor written to (1 or 2).
     public let descriptor: Int32
     private let buffered: Bool
     private var pending: [UInt8] = []
@@ -46,6 +49,7 @@ public final class FileDescriptorOutput: OutputSink, @unchecked Sendable {
 
     deinit { flush() }
 
+    /// Buffers `bytes` (or writes them at once when unbuffered).
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard buffered else {
             writeAll(bytes)
@@ -55,8 +59,10 @@ public final class FileDescriptorOutput: OutputSink, @unchecked Sendable {
         if pending.count >= 1 << 16 { flush() }
     }
 
+    /// Writes `bytes` at once, ahead of pending buffered text.
     public func writeUnbuffered(_ bytes: UnsafeRawBufferPointer) { writeAll(bytes) }
 
+    /// Writes the pending text.
     public func flush() {
         guard !pending.isEmpty else { return }
         let bytes = pending
@@ -80,12 +86,16 @@ public final class FileDescriptorOutput: OutputSink, @unchecked Sendable {
 
 /// Collects everything written, for tests and for in-process callers.
 public final class CapturedOutput: OutputSink, TextOutputStream, @unchecked Sendable {
+    /// Everything written, in order.
     public private(set) var bytes: [UInt8] = []
 
+    /// An empty capture.
     public init() {}
 
+    /// Appends `bytes`.
     public func write(_ bytes: UnsafeRawBufferPointer) { self.bytes.append(contentsOf: bytes) }
 
+    /// Appends `string` as UTF-8 (`TextOutputStream`).
     public func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
 
     /// The bytes as UTF-8 text.

@@ -21,6 +21,7 @@ public final class LenientImage: @unchecked Sendable {
         /// Read only the footer copy at offset 0 and the header (`VHD_OPEN_FAST`, `scan -f`).
         public var fast: Bool
 
+        /// The flags `query`, `read`, `scan` and `check` use: a poisoned disk opens.
         public init(ignoreDisabled: Bool = true, useBackupFooter: Bool = false, fast: Bool = false) {
             self.ignoreDisabled = ignoreDisabled
             self.useBackupFooter = useBackupFooter
@@ -33,7 +34,9 @@ public final class LenientImage: @unchecked Sendable {
 
     /// The path as given.
     public let path: String
+    /// The file, open read-only.
     public let store: FileBlockStore
+    /// The footer libvhd chose (end of file, short footer, or the copy at offset 0).
     public let footer: Footer
     /// The dynamic header of a dynamic or differencing disk; nil for other types.
     public let header: DynamicHeader?
@@ -209,6 +212,7 @@ public final class LenientImage: @unchecked Sendable {
 
     /// Whether the disk has a dynamic header (`vhd_type_dynamic`).
     public var isDynamic: Bool { header != nil }
+    /// Whether the footer says differencing (type 4).
     public var isDifferencing: Bool { footer.diskTypeValue == DiskType.differencing.rawValue }
     /// A differencing disk whose parent is a raw file (null parent UUID, `vhd_parent_raw`).
     public var hasRawParent: Bool { header?.parentUUID.isNull ?? false }
@@ -313,8 +317,11 @@ public final class LenientImage: @unchecked Sendable {
 
     /// A key hash: cookie (1 when set), nonce and SHA-256 hash, 32 bytes each.
     public struct KeyHash: Sendable, Equatable {
+        /// 1 when a key hash is set.
         public var cookie: UInt8
+        /// 32 bytes of nonce.
         public var nonce: [UInt8]
+        /// SHA-256(nonce ‖ key), 32 bytes.
         public var hash: [UInt8]
     }
 

@@ -4,14 +4,19 @@ extension Check {
     public struct StatisticsSummary: Sendable, Equatable {
         /// The file name (the path after its last `/`).
         public var name: String
+        /// Sectors in allocated blocks.
         public var allocatedSectors: UInt64
+        /// Sectors whose bitmap bit is set.
         public var writtenSectors: UInt64
+        /// `writtenSectors` as a percentage of `allocatedSectors`, in blktap's float arithmetic.
         public var writtenPercent: Float
         /// Sectors written here but not in the parent; nil for the first (most ancestral) image.
         public var notInParent: UInt64?
+        /// `notInParent` as a percentage of `writtenSectors`.
         public var notInParentPercent: Float
         /// Sectors written here but in none of the ancestors checked.
         public var notInAncestors: UInt64?
+        /// `notInAncestors` as a percentage of `writtenSectors`.
         public var notInAncestorsPercent: Float
     }
 

@@ -30,6 +30,7 @@ public enum Check {
         /// The current time, seconds since the VHD epoch (2000-01-01), as blktap's `vhd_time(time(NULL))`.
         public var now: UInt32
 
+        /// No flags, with the current time.
         public init(now: UInt32 = Check.currentVHDTime()) { self.now = now }
     }
 
@@ -50,6 +51,7 @@ public enum Check {
         /// The allocation statistics (`-s`), when the check reached the BAT.
         public var statistics: Statistics?
 
+        /// Whether no problem was found.
         public var isValid: Bool { errno == 0 }
     }
 
@@ -65,8 +67,10 @@ public enum Check {
         public var writtenSectors: UInt64 = 0
         /// The sector bitmap of each allocated block, by block index.
         public var blockBitmaps: [Int: [UInt8]] = [:]
+        /// Sectors per block of the image.
         public var sectorsPerBlock: UInt64
 
+        /// Empty statistics for an image of `totalSectors` sectors in blocks of `sectorsPerBlock`.
         public init(path: String, totalSectors: UInt64, sectorsPerBlock: UInt64) {
             self.path = path
             self.totalSectors = totalSectors
@@ -101,7 +105,9 @@ public enum Check {
 
     /// Why `check -p` stopped walking up the chain.
     public struct ParentStepFailure: Error, Sendable {
+        /// The line blktap prints, nil when it prints none.
         public var message: String?
+        /// The positive errno.
         public var errno: Int32
     }
 
