@@ -80,9 +80,7 @@ struct ScanCommand: Subcommand {
 
     /// Finds the targets: glob matches first, then the named files. A failure is recorded in
     /// `report` and returned as a positive errno.
-    func discoverTargets(files: [String], into report: inout Report, _ console: Console) -> (
-        targets: [Target], status: Int32
-    ) {
+    func discoverTargets(files: [String], into report: inout Report) -> (targets: [Target], status: Int32) {
         var targets: [Target] = []
         var paths: [String] = []
         if let filter {
@@ -160,7 +158,7 @@ struct ScanCommand: Subcommand {
 
     /// Scans every target (and, with `-a`, the parents found), recording lines in `report`.
     func run(files: [String], into report: inout Report, _ console: Console) -> Int32 {
-        let (found, discoveryStatus) = discoverTargets(files: files, into: &report, console)
+        let (found, discoveryStatus) = discoverTargets(files: files, into: &report)
         if discoveryStatus != 0 {
             console.printError("scan failed: -\(discoveryStatus). Check syslog for details")
             return discoveryStatus
