@@ -33,8 +33,9 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(String)
     /// A parent path that is not allowed (outside the confinement root, or malformed).
     case forbiddenParentPath(image: String, path: String, reason: String)
-    /// A journaled operation failed and was rolled back; `cause` is why it failed.
-    case rolledBack(operation: String, cause: String)
+    /// A journaled operation failed and was rolled back; `cause` is why it failed and
+    /// `causeErrno` the errno that failure carried.
+    case rolledBack(operation: String, cause: String, causeErrno: Int32)
 
     /// The positive errno blktap's `vhd-util` exits with for this kind of failure.
     public var errno: Int32 {
@@ -53,7 +54,7 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noSpace: return 28
         case .invalidArgument: return 22
         case .forbiddenParentPath: return 1  // EPERM
-        case .rolledBack: return 5
+        case .rolledBack(_, _, let causeErrno): return causeErrno
         }
     }
 
@@ -79,7 +80,7 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidArgument(let message): return message
         case .forbiddenParentPath(let image, let path, let reason):
             return "\(image): parent path '\(path)' refused: \(reason)"
-        case .rolledBack(let operation, let cause): return "\(operation) failed and was rolled back: \(cause)"
+        case .rolledBack(let operation, let cause, _): return "\(operation) failed and was rolled back: \(cause)"
         }
     }
 }

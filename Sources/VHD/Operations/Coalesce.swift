@@ -41,6 +41,8 @@ public enum Coalesce {
     }
 
     /// Coalesces the file `child` into the parent its locators name, returning the sectors copied.
+    /// Every coalesce is sparse (blktap `-s`): new blocks are never zero-filled past the end of
+    /// the file, so `sparse` changes nothing and is kept for the command line's sake.
     public static func file(child path: String, sparse: Bool = false, progress: ((Double) -> Void)? = nil)
         throws(VHDError) -> UInt64
     {

@@ -23,8 +23,11 @@ public struct ParentSpec: Sendable, Equatable {
 
 /// Creating images with blktap's layout (`__vhd_create`), so blktap, QEMU and libvhdi read them.
 public enum Create {
-    /// The largest virtual size accepted: 2040 GiB, the limit of SM, xapi, QEMU and ocaml-vhd.
-    public static let maxVirtualSize: UInt64 = 2040 << 30
+    /// The largest virtual size the engine creates: 16 TiB, as large as blktap's `create` was
+    /// seen to make (its BAT then holds 8 Mi entries; data still cannot pass 2 TiB of file).
+    public static let maxVirtualSize: UInt64 = 16 << 40
+    /// The largest size SM, xapi, QEMU and ocaml-vhd accept: 2040 GiB. The SR engine enforces it.
+    public static let interoperableMaxVirtualSize: UInt64 = 2040 << 30
 
     /// The parameters of a new image.
     public struct Options: Sendable {
@@ -67,7 +70,7 @@ public enum Create {
                 try store.write(footer.encoded(), at: offset)
             } else {
                 if store.canGrow && store.size > UInt64(bytes.count) { try store.resize(to: 0) }
-                try store.write(bytes, at: store.canGrow ? 0 : 0)
+                try store.write(bytes, at: 0)
                 if !store.canGrow {
                     try store.write(Array(bytes.suffix(Footer.size)), at: store.size - UInt64(Footer.size))
                 }
@@ -87,7 +90,7 @@ public enum Create {
         }
         let largest = max(options.virtualSize, options.preallocatedSize ?? 0)
         guard largest <= maxVirtualSize else {
-            throw .invalidArgument("size \(largest) exceeds the maximum VHD size of \(maxVirtualSize) bytes (2040 GiB)")
+            throw .invalidArgument("size \(largest) exceeds the maximum VHD size of \(maxVirtualSize) bytes (16 TiB)")
         }
     }
 

@@ -47,6 +47,7 @@ public enum Resize {
         path: String, newSize: UInt64, journalPath: String, failAt: ((Step) throws(VHDError) -> Void)? = nil
     ) throws(VHDError) {
         let store = try FileAccess.store(path, writable: true)
+        _ = try ResizePlan(image: try Image.open(store: store, name: path, options: .readWrite), newSize: newSize)
         let journal: FileBlockStore
         do { journal = try FileBlockStore.create(path: journalPath, mode: .exclusive) } catch { throw .io(error) }
         try journaled(store: store, name: path, newSize: newSize, journal: journal, failAt: failAt)
@@ -72,9 +73,11 @@ public enum Resize {
             try plan.apply(to: store, failAt: failAt)
         } catch {
             do { try Journal.revert(vhd: store, journal: journal) } catch let revertError {
-                throw .rolledBack(operation: "resize of \(name)", cause: "\(error); revert also failed: \(revertError)")
+                throw .rolledBack(
+                    operation: "resize of \(name)", cause: "\(error); revert also failed: \(revertError)",
+                    causeErrno: revertError.errno)
             }
-            throw .rolledBack(operation: "resize of \(name)", cause: error.description)
+            throw .rolledBack(operation: "resize of \(name)", cause: error.description, causeErrno: error.errno)
         }
     }
 }

@@ -82,7 +82,7 @@ public enum Snapshot {
                 path = next
             }
         }
-        let depth = try Chain.open(leaf: current, resolver: resolver, depthLimit: Int.max).depth
+        let depth = options.depthLimit == nil ? 0 : try Chain.open(leaf: current, resolver: resolver, depthLimit: Int.max).depth
         return LinkTarget(path: path, uuid: current.uuid, size: size, depth: depth, keyHash: current.batmapHeader)
     }
 
