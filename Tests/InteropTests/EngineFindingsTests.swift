@@ -1,0 +1,53 @@
+import BlockIO
+import Foundation
+import TestSupport
+import Testing
+import VHD
+import VHDFormat
+
+/// Engine behaviours the interop work found to differ from blktap. Each test states the
+/// correct behaviour; while the engine is wrong it runs inside `withKnownIssue`, which passes
+/// both before and after the fix (`isIntermittent`), so the wrapper can simply be removed once
+/// the engine is fixed.
+@Suite struct EngineFindingsTests {
+    /// blktap's `vhd_validate_footer` accepts a footer whose checksum covers every byte, and,
+    /// only for creator "tap" versions 0.1 and 1.1, also one computed with `hidden` taken as 0
+    /// ("early td-util did not re-calculate checksum when marking vhds 'hidden'"). Ours accepts
+    /// only the second for those versions, so a tap 1.1 image marked hidden by any current
+    /// tool (SM's GC hides coalesced parents this way) fails to open: "no valid footer".
+    @Test func tap11FooterWithAFullChecksumOpens() throws {
+        let directory = try TemporaryDirectory(prefix: "finding-tap11")
+        let path = directory.path(for: "old.vhd")
+        _ = try Disks.create(path, size: 4 << 20)
+        try Hostile.editFooter(path) { footer in
+            footer.creatorVersion = 0x0001_0001
+            footer.hidden = 1
+        }
+        // `editFooter` writes `encoded()`: the checksum over all 512 bytes, hidden included.
+        withKnownIssue("Footer.computedChecksum ignores a full checksum on tap 0.1/1.1 footers", isIntermittent: true) {
+            let image = try Disks.open(path)
+            #expect(image.isHidden)
+        }
+    }
+
+    /// The same gap from our own side: `Image.setHidden(true)` on a tap 1.1 image writes a full
+    /// checksum (`Footer.encoded()`), which our reader then rejects.
+    @Test func hidingATap11ImageKeepsItOpenable() throws {
+        let directory = try TemporaryDirectory(prefix: "finding-hide")
+        let path = directory.path(for: "old.vhd")
+        _ = try Disks.create(path, size: 4 << 20)
+        try Hostile.edit(path) { bytes in
+            // An old-style tap 1.1 footer: hidden 0, so both checksum rules agree.
+            var footer = try Footer(decoding: Array(bytes.suffix(Footer.size)))
+            footer.creatorVersion = 0x0001_0001
+            let encoded = footer.encoded()
+            bytes.replaceSubrange((bytes.count - Footer.size)..., with: encoded)
+            bytes.replaceSubrange(0..<Footer.size, with: encoded)
+        }
+        try Disks.open(path, writable: true).setHidden(true)
+        withKnownIssue("setHidden writes a checksum the tap 1.1 reader rule rejects", isIntermittent: true) {
+            let image = try Disks.open(path)
+            #expect(image.isHidden)
+        }
+    }
+}
