@@ -244,7 +244,11 @@ struct BadInputTests {
         var testDescription: String { reference }
     }
 
-    static let escapes = ["../../../etc/passwd", "/etc/passwd", "./../outside.vhd", "./link.vhd"].map(HostileReference.init)
+    /// Enough `..` to reach `/` from any temporary directory (`..` at the root stays there), so
+    /// the target exists wherever the test runs.
+    static let escapes = [
+        String(repeating: "../", count: 24) + "etc/passwd", "/etc/passwd", "./../outside.vhd", "./link.vhd",
+    ].map(HostileReference.init)
 
     /// A locator naming a file outside the storage repository is refused by a confined resolver
     /// before anything is opened, whether by `..`, an absolute path, or a symbolic link.
@@ -274,7 +278,7 @@ struct BadInputTests {
     @Test func unconfinedResolverRefusesANonVHDParent() throws {
         let directory = try TemporaryDirectory(prefix: "bad-passwd")
         let (_, a, _) = try Self.chain(in: directory.path)
-        try Hostile.setLocators(a, to: "../../../../../../../../etc/passwd")
+        try Hostile.setLocators(a, to: String(repeating: "../", count: 24) + "etc/passwd")
         let error = try Hostile.refusal(a)
         guard case .invalid(let image, _) = error else {
             Issue.record("expected .invalid for /etc/passwd, got \(String(describing: error))")

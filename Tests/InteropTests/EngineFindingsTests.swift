@@ -50,4 +50,23 @@ import VHDFormat
             #expect(image.isHidden)
         }
     }
+
+    /// A confined resolver should refuse a parent outside its root before looking at the file
+    /// system. Ours resolves with `realpath` first, so a missing outside target gives
+    /// `.notFound` (naming the outside path) instead of `.forbiddenParentPath`: the answer depends
+    /// on, and reveals, what exists outside the repository.
+    @Test func confinedResolverRefusesAMissingOutsidePathAsForbidden() throws {
+        let outer = try TemporaryDirectory(prefix: "finding-confine")
+        let repository = outer.path(for: "sr")
+        try FileManager.default.createDirectory(atPath: repository, withIntermediateDirectories: false)
+        let resolver = FileParentResolver(confinement: repository)
+        let child = repository + "/child.vhd"
+        withKnownIssue("FileParentResolver checks existence before confinement", isIntermittent: true) {
+            let error = #expect(throws: VHDError.self) { _ = try resolver.resolvePath("../missing.vhd", of: child) }
+            guard case .forbiddenParentPath(child, "../missing.vhd", _) = error else {
+                Issue.record("expected .forbiddenParentPath, got \(String(describing: error))")
+                return
+            }
+        }
+    }
 }
