@@ -10,11 +10,22 @@ public protocol ConversionSink {
 }
 
 /// A raw file (sparse where nothing was written), or a fixed VHD when given a footer.
+/// The file is set to its final size first: writes inside a file's size cost the file system
+/// less than writes that extend it.
 struct RawSink: ConversionSink {
     let store: any BlockStore
     let size: UInt64
     let footer: Footer?
     var chunkSize: UInt64 { 2 << 20 }
+
+    init(store: any BlockStore, size: UInt64, footer: Footer?) throws(VHDError) {
+        self.store = store
+        self.size = size
+        self.footer = footer
+        if store.canGrow {
+            try VHDError.wrap { () throws(BlockIOError) in try store.resize(to: size) }
+        }
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(VHDError) {
         try VHDError.wrap { () throws(BlockIOError) in try store.write(bytes, at: offset) }
@@ -24,7 +35,6 @@ struct RawSink: ConversionSink {
         try VHDError.wrap { () throws(BlockIOError) in
             if store.size != size { try store.resize(to: size) }
             if let footer { try store.write(footer.encoded(), at: size) }
-            try store.flush()
         }
     }
 }
@@ -91,7 +101,6 @@ final class DynamicVHDSink: ConversionSink {
             try store.write(batmapHeader.encoded(), at: layout.batmapHeaderOffset)
             try store.write(footer.encoded(), at: end)
             if store.size > end + UInt64(Footer.size) { try store.resize(to: end + UInt64(Footer.size)) }
-            try store.flush()
         }
     }
 }

@@ -4,7 +4,8 @@ import VHDFormat
 /// Converting between raw files and VHDs, streaming a block at a time in bounded memory:
 /// raw → dynamic or fixed VHD, any VHD chain → raw (flattened) or → one dynamic or fixed VHD.
 /// Holes and all-zero blocks are never allocated in a dynamic VHD and never written to a raw
-/// file (which stays sparse).
+/// file (which stays sparse). Like `qemu-img convert` and `dd`, a conversion does not flush
+/// its output; `sync` asks for that.
 public enum Convert {
     public enum Format: String, Sendable, CaseIterable {
         case raw
@@ -24,7 +25,7 @@ public enum Convert {
     /// Converts the file `input` into a new file `output` (replaced if it exists).
     public static func run(
         input: String, output: String, inputFormat: Format? = nil, outputFormat: Format? = nil,
-        progress: ((Double) -> Void)? = nil
+        sync: Bool = false, progress: ((Double) -> Void)? = nil
     ) throws(VHDError) {
         guard let from = inputFormat ?? Format.guess(from: input) else {
             throw .invalidArgument("cannot tell the format of \(input) from its name: give it explicitly")
@@ -44,6 +45,7 @@ public enum Convert {
         let store: FileBlockStore
         do { store = try FileBlockStore.create(path: output, mode: .truncate) } catch { throw .io(error) }
         try convert(source, to: to, store: store, progress: progress)
+        if sync { try VHDError.wrap { () throws(BlockIOError) in try store.flush() } }
     }
 
     /// Streams `source` into `store` (empty) in `format`.
@@ -52,12 +54,12 @@ public enum Convert {
     ) throws(VHDError) {
         let sink: any ConversionSink
         switch format {
-        case .raw: sink = RawSink(store: store, size: source.virtualSize, footer: nil)
+        case .raw: sink = try RawSink(store: store, size: source.virtualSize, footer: nil)
         case .vhdFixed:
             let footer = Footer(
                 diskType: .fixed, currentSize: source.virtualSize, uuid: .random(), timestamp: .now(),
                 dataOffset: Footer.noDataOffset)
-            sink = RawSink(store: store, size: source.virtualSize, footer: footer)
+            sink = try RawSink(store: store, size: source.virtualSize, footer: footer)
         case .vhdDynamic: sink = try DynamicVHDSink(store: store, size: source.virtualSize)
         }
         try pump(source, into: sink, chunk: sink.chunkSize, progress: progress)
