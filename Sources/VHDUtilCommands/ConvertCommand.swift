@@ -1,17 +1,19 @@
 import VHD
 
-/// `vhd-util convert [-I FORMAT] [-O FORMAT] [-p] INPUT OUTPUT` (swift-sm, not blktap): converts
+/// `vhd-util convert [-I FORMAT] [-O FORMAT] [-p] [-s] INPUT OUTPUT` (swift-sm, not blktap): converts
 /// between raw files and VHDs (a VHD chain is flattened). Formats are `raw`, `vhd` (dynamic) and
-/// `fixed`; by default they follow the extensions (`.raw`/`.img` raw, `.vhd` dynamic VHD).
+/// `fixed`; by default they follow the extensions (`.raw`/`.img` raw, `.vhd` dynamic VHD). `-s`
+/// flushes the output before returning.
 struct ConvertCommand: Subcommand {
     static let name = "convert"
-    static let optionString = "I:O:ph"
+    static let optionString = "I:O:psh"
     static let usage = Usage.convert
 
     static func main(_ arguments: [String], _ console: Console) -> Int32 {
         var input: Convert.Format?
         var output: Convert.Format?
         var progress = false
+        var sync = false
         var getopt = options(arguments)
         while let event = getopt.next(console) {
             switch event {
@@ -22,6 +24,7 @@ struct ConvertCommand: Subcommand {
                 }
                 if event == .option("I", value) { input = format } else { output = format }
             case .option("p", _): progress = true
+            case .option("s", _): sync = true
             case .option("h", _): return usage(console, status: 0)
             default: return usage(console, status: Errno.invalid)
             }
@@ -31,7 +34,7 @@ struct ConvertCommand: Subcommand {
         var reporter = PercentReporter(console: console, enabled: progress)
         do {
             try Convert.run(
-                input: files[0], output: files[1], inputFormat: input, outputFormat: output,
+                input: files[0], output: files[1], inputFormat: input, outputFormat: output, sync: sync,
                 progress: progress ? { reporter.update($0) } : nil)
             reporter.finish()
             return 0

@@ -88,6 +88,6 @@ enum Usage {
 
     /// swift-sm's `convert` (not a blktap command).
     static let convert =
-        "usage: convert [-I raw|vhd|fixed] [-O raw|vhd|fixed] [-p progress] [-h help] INPUT OUTPUT\n"
+        "usage: convert [-I raw|vhd|fixed] [-O raw|vhd|fixed] [-p progress] [-s sync] [-h help] INPUT OUTPUT\n"
         + "Formats default from the extensions: .raw and .img are raw, .vhd is a dynamic VHD.\n"
 }
