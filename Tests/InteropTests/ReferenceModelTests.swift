@@ -61,7 +61,7 @@ struct ReferenceModelTests {
         let image = try Create.image(on: store, options: .init(virtualSize: size, blockSize: blockSize))
         var model = DiskModel(size: size)
         let chain = Chain(layers: [image])
-        try Self.randomWrites(60, to: chain, model: &model, blockSize: UInt64(blockSize), using: &generator)
+        try Self.randomWrites(200, to: chain, model: &model, blockSize: UInt64(blockSize), using: &generator)
         try Disks.expectEqual(chain, model)
 
         // What was written must be on the store, not only in the open image's state.
@@ -88,7 +88,7 @@ struct ReferenceModelTests {
             _ = try Snapshot.file(at: paths[layer], parent: paths[layer - 1])
             let chain = try Disks.chain(paths[layer], writable: true)
             #expect(chain.layers.count == layer + 1)
-            try Self.randomWrites(20, to: chain, model: &model, blockSize: 2 << 20, using: &generator)
+            try Self.randomWrites(50, to: chain, model: &model, blockSize: 2 << 20, using: &generator)
             try Disks.expectEqual(chain, model)
 
             // The old leaf is a read-only layer now.
@@ -118,9 +118,9 @@ struct ReferenceModelTests {
             15, to: Chain(layers: [try Disks.create(basePath, size: size)]), model: &model, blockSize: 2 << 20,
             using: &generator)
         _ = try Snapshot.file(at: middlePath, parent: basePath)
-        try Self.randomWrites(15, to: try Disks.chain(middlePath, writable: true), model: &model, blockSize: 2 << 20, using: &generator)
+        try Self.randomWrites(40, to: try Disks.chain(middlePath, writable: true), model: &model, blockSize: 2 << 20, using: &generator)
         _ = try Snapshot.file(at: leafPath, parent: middlePath)
-        try Self.randomWrites(15, to: try Disks.chain(leafPath, writable: true), model: &model, blockSize: 2 << 20, using: &generator)
+        try Self.randomWrites(40, to: try Disks.chain(leafPath, writable: true), model: &model, blockSize: 2 << 20, using: &generator)
         let leafState = try Disks.FileState(leafPath)
 
         let sectors = try Coalesce.file(child: leafPath)
@@ -142,7 +142,7 @@ struct ReferenceModelTests {
         #expect(leaf.leaf.header?.maxTableEntries == 1024)
         let firstAfter = leaf.leaf.bat.entries.filter { $0 != BlockAllocationTable.unused }.min()
         #expect(firstBlock != nil && firstAfter != nil && firstAfter != firstBlock, "no block moved")
-        try Self.randomWrites(15, to: leaf, model: &model, blockSize: 2 << 20, using: &generator)
+        try Self.randomWrites(40, to: leaf, model: &model, blockSize: 2 << 20, using: &generator)
         try Disks.expectEqualWhereWritten(try Disks.chain(leafPath), model)
 
         // The parent is smaller than the grown child: coalesce must refuse and write nothing.

@@ -10,6 +10,7 @@ struct DiskModel {
     init(size: UInt64) { self.size = size }
 
     /// Records a write of `bytes` at `offset` (any alignment); the write must lie within `size`.
+    /// (Loops over raw buffers: the tests run unoptimised, where generic collection code is slow.)
     mutating func write(_ bytes: [UInt8], at offset: UInt64) {
         precondition(offset + UInt64(bytes.count) <= size, "model write past the end")
         var done = 0
@@ -19,7 +20,11 @@ struct DiskModel {
             let within = Int(position % UInt64(Self.sector))
             let count = min(Self.sector - within, bytes.count - done)
             var sector = sectors[index] ?? [UInt8](repeating: 0, count: Self.sector)
-            sector.replaceSubrange(within..<within + count, with: bytes[done..<done + count])
+            sector.withUnsafeMutableBytes { target in
+                bytes.withUnsafeBytes { source in
+                    (target.baseAddress! + within).copyMemory(from: source.baseAddress! + done, byteCount: count)
+                }
+            }
             sectors[index] = sector
             done += count
         }
@@ -28,21 +33,28 @@ struct DiskModel {
     /// What `range` must read as.
     func read(_ range: Range<UInt64>) -> [UInt8] {
         var result = [UInt8](repeating: 0, count: Int(range.upperBound - range.lowerBound))
-        guard !range.isEmpty else { return result }
-        let first = range.lowerBound / UInt64(Self.sector)
-        let last = (range.upperBound - 1) / UInt64(Self.sector)
-        let written: [UInt64] =
-            UInt64(sectors.count) < last - first + 1
-            ? sectors.keys.filter { $0 >= first && $0 <= last }
-            : (first...last).filter { sectors[$0] != nil }
-        for index in written {
-            guard let sector = sectors[index] else { continue }
-            let start = max(range.lowerBound, index * UInt64(Self.sector))
-            let end = min(range.upperBound, (index + 1) * UInt64(Self.sector))
-            let from = Int(start - index * UInt64(Self.sector))
-            result.replaceSubrange(
-                Int(start - range.lowerBound)..<Int(end - range.lowerBound),
-                with: sector[from..<from + Int(end - start)])
+        guard !range.isEmpty, !sectors.isEmpty else { return result }
+        let sector = UInt64(Self.sector)
+        let first = range.lowerBound / sector
+        let last = (range.upperBound - 1) / sector
+        result.withUnsafeMutableBytes { target in
+            func copy(_ index: UInt64, _ bytes: [UInt8]) {
+                let start = max(range.lowerBound, index * sector)
+                let end = min(range.upperBound, (index + 1) * sector)
+                bytes.withUnsafeBytes { source in
+                    (target.baseAddress! + Int(start - range.lowerBound)).copyMemory(
+                        from: source.baseAddress! + Int(start - index * sector), byteCount: Int(end - start))
+                }
+            }
+            if UInt64(sectors.count) < last - first + 1 {
+                for (index, bytes) in sectors where index >= first && index <= last { copy(index, bytes) }
+            } else {
+                var index = first
+                while index <= last {
+                    if let bytes = sectors[index] { copy(index, bytes) }
+                    index += 1
+                }
+            }
         }
         return result
     }
@@ -86,5 +98,13 @@ struct SeededGenerator: RandomNumberGenerator {
 /// `count` bytes of a recognisable pattern: `seed` in the first byte of each 16, the offset
 /// within the buffer in the others, so a misplaced sector shows which one it was.
 func pattern(count: Int, seed: UInt8) -> [UInt8] {
-    (0..<count).map { $0 % 16 == 0 ? seed : UInt8(truncatingIfNeeded: $0 / 16 &+ Int(seed)) }
+    var bytes = [UInt8](repeating: 0, count: count)
+    bytes.withUnsafeMutableBufferPointer { buffer in
+        var index = 0
+        while index < count {
+            buffer[index] = index & 15 == 0 ? seed : UInt8(truncatingIfNeeded: (index >> 4) &+ Int(seed))
+            index += 1
+        }
+    }
+    return bytes
 }

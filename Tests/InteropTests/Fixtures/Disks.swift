@@ -133,28 +133,35 @@ enum Disks {
     }
 
     /// Checks the raw file at `rawPath` (a tool's output) byte for byte against `model`, up to
-    /// `limit` bytes, and against `chain` where given.
+    /// `limit` bytes, and against `chain` where given. Buffers are reused across chunks: fresh
+    /// multi-MiB arrays per chunk cost more in page faults than the comparison itself.
     static func expectRawFile(
         _ rawPath: String, equals model: DiskModel, chain: Chain?, limit: UInt64,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         let raw = try FileBlockStore(path: rawPath, readOnly: true)
         #expect(raw.size >= limit, "\(rawPath) has \(raw.size) bytes, fewer than \(limit)", sourceLocation: sourceLocation)
+        var fromFile = [UInt8](repeating: 0, count: Int(chunk))
+        var fromChain = [UInt8](repeating: 0, count: Int(chunk))
         var offset: UInt64 = 0
         let end = min(limit, raw.size)
         while offset < end {
             let range = offset..<min(end, offset + chunk)
-            let actual = try raw.read(count: Int(range.upperBound - range.lowerBound), at: range.lowerBound)
-            let expected = model.read(range)
-            if let difference = firstDifference(actual, expected) {
+            let count = Int(range.upperBound - range.lowerBound)
+            if count < fromFile.count {
+                fromFile.removeLast(fromFile.count - count)
+                fromChain.removeLast(fromChain.count - count)
+            }
+            try fromFile.withUnsafeMutableBytes { try raw.read(into: $0, at: range.lowerBound) }
+            if let difference = firstDifference(fromFile, model.read(range)) {
                 Issue.record(
                     Comment(rawValue: "\(rawPath) differs from the model at byte \(range.lowerBound + UInt64(difference))"),
                     sourceLocation: sourceLocation)
                 return
             }
             if let chain {
-                let ours = try read(chain, range)
-                if let difference = firstDifference(actual, ours) {
+                try fromChain.withUnsafeMutableBytes { try chain.read(into: $0, at: range.lowerBound) }
+                if let difference = firstDifference(fromFile, fromChain) {
                     Issue.record(
                         Comment(rawValue: "\(rawPath) differs from our chain read at byte \(range.lowerBound + UInt64(difference))"),
                         sourceLocation: sourceLocation)
