@@ -69,4 +69,44 @@ import VHDFormat
             }
         }
     }
+
+    /// A virtual size must be whole sectors: the VHD footer's size is read in sectors by QEMU,
+    /// and our own writes are sector based. `Create` accepts 1000 bytes, and then the last,
+    /// partial sector cannot be written (`Chain.write` at 990 fails with `.outOfRange` at 512).
+    /// Either refusing the size or rounding it up to 1024 would be correct.
+    @Test func createdDiskOfANonSectorSizeIsRefusedOrFullyWritable() throws {
+        withKnownIssue("Create accepts a virtual size that is not a whole number of sectors", isIntermittent: true) {
+            let image: Image
+            do {
+                image = try Create.image(on: MemoryBlockStore(), options: .init(virtualSize: 1000))
+            } catch let error as VHDError {
+                guard case .invalidArgument = error else { throw error }
+                return
+            }
+            let chain = Chain(layers: [image])
+            try [UInt8](repeating: 7, count: 10).withUnsafeBytes { try chain.write($0, at: 990) }
+            #expect(try Disks.read(chain, 990..<1000) == [UInt8](repeating: 7, count: 10))
+        }
+    }
+
+    /// `qemu-img convert` rounds a raw file of an odd size up to whole sectors. Our
+    /// `Convert` keeps the odd size in the footer: QEMU then reads a 1000-byte raw file's
+    /// dynamic VHD as 512 bytes (the rest is lost) and refuses the fixed VHD ("invalid VPC
+    /// image": its footer sits at byte 1000, not on a sector boundary).
+    @Test(.enabled(if: Tools.haveQemu, Comment(rawValue: Tools.missingQemu)), arguments: [Convert.Format.vhdDynamic, .vhdFixed])
+    func rawFileOfAnOddSizeConvertsToAnImageQEMUReadsWhole(format: Convert.Format) throws {
+        let directory = try TemporaryDirectory(prefix: "finding-odd")
+        let data = pattern(count: 1000, seed: 0x61)
+        let raw = try FileBlockStore.create(path: directory.path(for: "odd.raw"))
+        try raw.write(data, at: 0)
+        let path = directory.path(for: "odd.vhd")
+        try Convert.convert(RawSource(store: raw), to: format, store: try FileBlockStore.create(path: path))
+        withKnownIssue("Convert writes a non-sector virtual size", isIntermittent: true) {
+            let info = try QemuImg.info(path)
+            #expect(info.virtualSize >= 1000 && info.virtualSize % 512 == 0)
+            let back = directory.path(for: "back.raw")
+            try QemuImg.convertToRaw(path, back)
+            #expect(Array(try FileBlockStore(path: back, readOnly: true).read(count: 1000, at: 0)) == data)
+        }
+    }
 }
