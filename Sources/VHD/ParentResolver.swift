@@ -38,14 +38,38 @@ public struct FileParentResolver: ParentResolver {
             throw .forbiddenParentPath(image: child, path: reference, reason: "empty or malformed")
         }
         let joined = reference.hasPrefix("/") ? reference : Self.directory(of: child) + "/" + reference
+        // Confinement is judged twice: on the path as written (so a refusal never depends on,
+        // or reveals, what exists outside the root), then on the real path (symbolic links).
+        let root = confinement.map { Self.canonicalPath($0) ?? Self.lexicallyNormalized($0) }
+        if let root, !Self.isInside(Self.lexicallyNormalized(Self.absolute(joined)), root: root) {
+            throw .forbiddenParentPath(image: child, path: reference, reason: "outside \(root)")
+        }
         guard let canonical = Self.canonicalPath(joined) else { throw .notFound(path: joined) }
-        if let confinement, let root = Self.canonicalPath(confinement) {
-            let prefix = root.hasSuffix("/") ? root : root + "/"
-            guard canonical.hasPrefix(prefix) else {
-                throw .forbiddenParentPath(image: child, path: reference, reason: "outside \(root)")
-            }
+        if let root, !Self.isInside(canonical, root: root) {
+            throw .forbiddenParentPath(image: child, path: reference, reason: "outside \(root)")
         }
         return canonical
+    }
+
+    static func isInside(_ path: String, root: String) -> Bool {
+        path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
+    /// `path` made absolute against the working directory (`getcwd`), textually.
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = getcwd(nil, 0) else { return "/" + path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
+    }
+
+    /// `path` with `.`, `..` and repeated slashes resolved textually, without the file system.
+    static func lexicallyNormalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// The directory part of `path` ("." when it has none).

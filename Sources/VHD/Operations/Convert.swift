@@ -53,14 +53,15 @@ public enum Convert {
         _ source: any ConversionSource, to format: Format, store: any BlockStore, progress: ((Double) -> Void)? = nil
     ) throws(VHDError) {
         let sink: any ConversionSink
+        let vhdSize = roundUp(source.virtualSize, to: sectorSize)
         switch format {
         case .raw: sink = try RawSink(store: store, size: source.virtualSize, footer: nil)
         case .vhdFixed:
             let footer = Footer(
-                diskType: .fixed, currentSize: source.virtualSize, uuid: .random(), timestamp: .now(),
+                diskType: .fixed, currentSize: vhdSize, uuid: .random(), timestamp: .now(),
                 dataOffset: Footer.noDataOffset)
-            sink = try RawSink(store: store, size: source.virtualSize, footer: footer)
-        case .vhdDynamic: sink = try DynamicVHDSink(store: store, size: source.virtualSize)
+            sink = try RawSink(store: store, size: vhdSize, footer: footer)
+        case .vhdDynamic: sink = try DynamicVHDSink(store: store, size: vhdSize)
         }
         try pump(source, into: sink, chunk: sink.chunkSize, progress: progress)
     }

@@ -46,7 +46,8 @@ public enum Create {
             preallocatedSize: UInt64? = nil, parent: ParentSpec? = nil, uuid: VHDUUID = .random(),
             timestamp: VHDTimestamp = .now()
         ) {
-            self.virtualSize = virtualSize
+            // A VHD's size is whole sectors: QEMU reads it in sectors and writes are sector based.
+            self.virtualSize = roundUp(virtualSize, to: sectorSize)
             self.diskType = parent == nil ? diskType : .differencing
             self.blockSize = blockSize
             self.preallocatedSize = preallocatedSize
