@@ -102,7 +102,7 @@ struct LibvhdiTests {
         var mounted = false
         defer {
             if mounted { _ = try? Tool.require("umount").run([mountPoint], timeout: 30) }
-            _ = try? mount.stop(grace: 10)
+            _ = try? mount.stop(grace: 5)
         }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline, mount.isRunning, !Self.isMountPoint(mountPoint) {

@@ -19,6 +19,12 @@ public struct Tool: Sendable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// The executable at `path` (one not on `PATH`, such as a freshly built binary).
+    public init(name: String, path: String) {
+        self.name = name
+        self.path = path
+    }
+
     /// The tool called `name` on `PATH` (plus the sbin directories root's `PATH` usually has),
     /// nil when it is not installed.
     public static func find(_ name: String) -> Tool? {
@@ -175,8 +181,12 @@ public final class RunningTool: @unchecked Sendable {
     }
 
     /// Stops the tool: `SIGTERM`, then after `grace` seconds `SIGKILL`; returns what it did.
+    ///
+    /// Foundation's `Process` (swift-corelibs) spawns children with the spawning thread's signal
+    /// mask, and test threads block `SIGTERM`, so a tool started from a test usually ignores it
+    /// until it unblocks the signal itself; hence the short grace before `SIGKILL`.
     @discardableResult
-    public func stop(grace: Double = 5) throws -> ToolResult {
+    public func stop(grace: Double = 1) throws -> ToolResult {
         if let result { return result }
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         if exited.wait(timeout: .now() + grace) == .timedOut {

@@ -107,10 +107,12 @@ enum Hostile {
     }
 
     /// Opens `path` read-only and read-write (image and chain) and returns the error the
-    /// read-only chain open threw; every open must fail with the same error, and no file in
-    /// the image's directory may change (bytes or modification time).
+    /// read-only chain open threw; every open must fail with the same error, `Check` must call
+    /// the image invalid (unless `checkFindsIt` is false: blktap's check looks at one image
+    /// and is lenient where blktap is), and no file in the image's directory may change
+    /// (bytes or modification time).
     static func refusal(
-        _ path: String, resolver: any ParentResolver = FileParentResolver(),
+        _ path: String, resolver: any ParentResolver = FileParentResolver(), checkFindsIt: Bool = true,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> VHDError? {
         let directory = FileParentResolver.directory(of: path)
@@ -125,6 +127,11 @@ enum Hostile {
             } catch let error as VHDError {
                 errors.append(error)
             }
+        }
+        // blktap's `check` reads leniently, but must still call the image invalid.
+        if checkFindsIt {
+            let report = Check.image(at: path)
+            #expect(!report.isValid, "check calls \(path) valid", sourceLocation: sourceLocation)
         }
         #expect(try snapshot(directory) == before, "refusing \(path) changed a file", sourceLocation: sourceLocation)
         if errors.count == 2 {

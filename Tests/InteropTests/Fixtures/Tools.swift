@@ -9,6 +9,13 @@ enum Tools {
     static let vhdimount = Tool.find("vhdimount")
     static let umount = Tool.find("umount")
 
+    /// Our own `vhd-util`, built next to the test bundle by `swift build --build-tests`.
+    static let vhdUtil: Tool? = {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let path = directory + "/vhd-util"
+        return FileManager.default.isExecutableFile(atPath: path) ? Tool(name: "vhd-util", path: path) : nil
+    }()
+
     static var haveQemu: Bool { qemuImg != nil && qemuIO != nil }
     static var haveLibvhdi: Bool { vhdiinfo != nil }
     /// vhdimount needs FUSE: the tool, the device, and `umount` to undo it.
