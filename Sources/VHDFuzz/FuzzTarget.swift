@@ -13,6 +13,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     FuzzInput.decodeStructures(bytes)
     FuzzInput.openAndRead(bytes)
+    FuzzInput.openChain(bytes)
     FuzzInput.writeAndReopen(bytes)
     FuzzInput.check(bytes)
     return 0

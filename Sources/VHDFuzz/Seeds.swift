@@ -16,6 +16,10 @@ enum Seeds {
             uuid: VHDUUID(bytes: Array(1...16)), timestamp: VHDTimestamp(secondsSince2000: 1000), name: "base.vhd",
             relativePath: "./base.vhd")
         try image(directory + "/differencing.vhd", size: 32 << 10, blockSize: 4096, parent: parent, writes: [4096, 9216])
+        // Its own parent by UUID, so the fuzzer's self-resolving chains (`openChain`) start deep.
+        var selfParent = parent
+        selfParent.uuid = VHDUUID(bytes: Array(repeating: 0x42, count: 16))
+        try image(directory + "/differencing-self.vhd", size: 48 << 10, blockSize: 8192, parent: selfParent, writes: [0, 20_480])
     }
 
     static func image(

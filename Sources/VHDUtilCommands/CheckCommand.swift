@@ -146,6 +146,7 @@ struct CheckCommand: Subcommand {
         guard leaf.isValid else { return outcome }
         if parents {
             var current = path
+            var visited: Set<String> = [FileParentResolver.canonicalPath(path) ?? path]
             walk: while true {
                 switch Check.parent(of: current) {
                 case .failure(let failure):
@@ -153,6 +154,10 @@ struct CheckCommand: Subcommand {
                     outcome.status = failure.errno
                     break walk
                 case .success(nil):
+                    break walk
+                case .success(let parent?) where !visited.insert(FileParentResolver.canonicalPath(parent) ?? parent).inserted:
+                    outcome.parentFailure = Check.ParentStepFailure(message: "error getting parent: -40", errno: 40)
+                    outcome.status = 40
                     break walk
                 case .success(let parent?):
                     let report = Check.image(at: parent, options: options)

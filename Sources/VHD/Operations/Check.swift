@@ -109,6 +109,11 @@ public enum Check {
         public var message: String?
         /// The positive errno.
         public var errno: Int32
+
+        public init(message: String?, errno: Int32) {
+            self.message = message
+            self.errno = errno
+        }
     }
 
     /// The current time in the VHD epoch, truncated to 32 bits as blktap's `vhd_time`.

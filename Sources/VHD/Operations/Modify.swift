@@ -14,6 +14,7 @@ public enum Modify {
         }
         guard let canonical = FileParentResolver.canonicalPath(newParent) else { throw .notFound(path: newParent) }
         let uuid: VHDUUID = parentIsRaw ? .null : try FileAccess.image(canonical, writable: false).uuid
+        if !parentIsRaw { try refuseCycle(child: path, newParent: canonical) }
         let directory = FileParentResolver.canonicalPath(FileParentResolver.directory(of: path)) ?? "."
         let relative = Snapshot.relativePath(from: directory, to: canonical)
         var writes: [(offset: UInt64, bytes: [UInt8])] = []
@@ -30,6 +31,24 @@ public enum Modify {
         header.parentTimestamp = try Snapshot.modificationTime(canonical)
         header.parentName = Snapshot.basename(of: canonical)
         try image.rewriteMetadata(writes + [(Layout.headerOffset, header.encoded())]) { $0.header = header }
+    }
+
+    /// Throws `.parentCycle` when `child` is `newParent` or one of its ancestors: linking them
+    /// would make the chain a loop. A chain that cannot be opened is no proof of a cycle and
+    /// does not stop the re-parent (blktap re-parents onto broken chains too).
+    static func refuseCycle(child: String, newParent: String) throws(VHDError) {
+        let childPath = FileParentResolver.canonicalPath(child) ?? child
+        var walked = [newParent]
+        var current = newParent
+        while walked.count <= Chain.defaultDepthLimit * 4 {
+            if current == childPath { throw .parentCycle(chain: [childPath] + walked) }
+            guard let image = try? FileAccess.image(current, writable: false), image.isDifferencing, !image.hasRawParent,
+                let reference = try? ParentLocation.reference(of: image),
+                let next = try? FileParentResolver().resolvePath(reference, of: current)
+            else { return }
+            walked.append(next)
+            current = next
+        }
     }
 
     /// Writes the footer at `bytes − 512` (blktap `modify -s`), for a VHD on a fixed-size

@@ -72,9 +72,12 @@ public enum Snapshot {
         var current = supplied
         var path = parentPath
         if !options.linkEmptyParent {
+            var visited: [String] = [parentPath]
             while current.isDifferencing, current.bat.allocatedCount == 0 {
                 let reference = try ParentLocation.reference(of: current)
                 let next = try resolver.resolvePath(reference, of: path)
+                if visited.contains(next) { throw .parentCycle(chain: visited + [next]) }
+                visited.append(next)
                 if current.hasRawParent {
                     return LinkTarget(path: next, uuid: .null, size: size, depth: 1, keyHash: nil)
                 }
