@@ -55,7 +55,7 @@ public enum Layout {
     /// The batmap header's implicit location (`vhd_batmap_header_offset`): right after the
     /// padded BAT.
     public static func batmapHeaderOffset(header: DynamicHeader) -> UInt64 {
-        header.tableOffset + BlockAllocationTable.paddedSize(entries: Int(header.maxTableEntries))
+        header.tableOffset &+ BlockAllocationTable.paddedSize(entries: Int(header.maxTableEntries))
     }
 
     /// The sector at which a new block's bitmap goes, given the end of data in bytes, so that

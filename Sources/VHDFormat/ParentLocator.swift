@@ -44,7 +44,10 @@ public struct ParentLocator: Hashable, Sendable {
         self.dataOffset = dataOffset
     }
 
-    public init(decoding bytes: [UInt8]) {
+    /// Decodes an entry; input shorter than 24 bytes reads as if padded with zeros.
+    public init(decoding input: [UInt8]) {
+        let bytes = input.count >= ParentLocator.entrySize
+            ? input : input + [UInt8](repeating: 0, count: ParentLocator.entrySize - input.count)
         platformCodeValue = bytes.bigEndianUInt32(at: 0)
         dataSpace = bytes.bigEndianUInt32(at: 4)
         dataLength = bytes.bigEndianUInt32(at: 8)

@@ -117,3 +117,16 @@ import VHDFormat
         #expect(Layout.newBlockSector(endOfData: 3584 + 512 + (2 << 20), bitmapSectors: 1) == 4111)
     }
 }
+
+@Suite struct UnvalidatedInputTests {
+    @Test func layoutArithmeticOnAnUnvalidatedHeaderDoesNotTrap() throws {
+        var header = DynamicHeader(tableOffset: .max - 100, maxTableEntries: .max, blockSize: 2 << 20)
+        header.storedChecksum = header.computedChecksum
+        _ = Layout.batmapHeaderOffset(header: header)
+    }
+
+    @Test func aShortLocatorEntryDecodesAsPadded() {
+        let locator = ParentLocator(decoding: [0x4D, 0x61, 0x63, 0x58])
+        #expect(locator.platformCode == .macX && locator.dataOffset == 0)
+    }
+}
