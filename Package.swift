@@ -12,12 +12,28 @@ let package = Package(
         .executable(name: "vhd-bench", targets: ["VHDBench"]),
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "BlockIO", targets: ["BlockIO"]),
+        .executable(name: "sm", targets: ["SMMain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         .target(name: "BlockIO", swiftSettings: strict),
         .target(name: "VHDFormat", swiftSettings: strict),
         .target(name: "VHD", dependencies: ["VHDFormat", "BlockIO"], swiftSettings: strict),
         .target(name: "VHDUtilCommands", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
+        .target(name: "SM", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
+        .target(name: "XMLRPC", swiftSettings: strict),
+        .target(name: "SMAPI", dependencies: ["SM", "XMLRPC"], swiftSettings: strict),
+        .target(name: "ExtDriver", dependencies: ["SM", "VHD", "BlockIO"], path: "Sources/Drivers/ext", swiftSettings: strict),
+        .target(
+            name: "SMCommands",
+            dependencies: [
+                "SM", "SMAPI", "ExtDriver", "VHD", "BlockIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "SMMain", dependencies: ["SMCommands"], swiftSettings: strict),
         .executableTarget(name: "VHDUtilMain", dependencies: ["VHDUtilCommands"], swiftSettings: strict),
         .executableTarget(name: "VHDFuzz", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
         .executableTarget(
@@ -29,6 +45,10 @@ let package = Package(
         .testTarget(name: "VHDTests", dependencies: ["VHD", "VHDFormat", "BlockIO", "TestSupport"]),
         .testTarget(
             name: "VHDUtilCommandsTests", dependencies: ["VHDUtilCommands", "VHD", "BlockIO", "TestSupport"]),
+        .testTarget(name: "SMTests", dependencies: ["SM", "VHD", "BlockIO", "TestSupport"]),
+        .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC"]),
+        .testTarget(name: "SMAPITests", dependencies: ["SMAPI", "SM", "XMLRPC", "ExtDriver", "TestSupport"]),
+        .testTarget(name: "SMCommandsTests", dependencies: ["SMCommands", "SM", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["VHD", "VHDFormat", "BlockIO", "TestSupport"]),
     ]
 )
