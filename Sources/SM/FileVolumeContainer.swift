@@ -14,7 +14,7 @@ public struct FileVolumeContainer: VolumeContainer {
     public var name: String { directory }
     public var volumesGrowOnWrite: Bool { true }
     public var supportsLinks: Bool { true }
-    public var parentResolver: any ParentResolver { FileParentResolver(confinement: directory) }
+    public var parentResolver: any ParentResolver { ContainerParentResolver(container: self) }
 
     func path(_ name: String) throws(VolumeError) -> String {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != "..", !name.utf8.contains(0), name.utf8.count < 256

@@ -1,0 +1,57 @@
+import Glibc
+import VHD
+
+/// Building `SRError`s from the catalogue by name, and mapping lower layers' errors at this
+/// edge (the only place the engine translates errors).
+enum EngineFailure {
+    static func error(_ name: String, _ opterr: String) -> SRError {
+        SRError(code: SRErrorCode.named(name) ?? .smGeneral, opterr: opterr)
+    }
+
+    /// Runs `body`, turning any error that is not already an `SRError` into `name`.
+    @discardableResult
+    static func wrap<T>(_ name: String, _ body: () throws -> T) throws(SRError) -> T {
+        do { return try body() } catch let error as SRError { throw error } catch {
+            throw self.error(name, "\(error)")
+        }
+    }
+
+    static func volume<T>(_ name: String, _ body: () throws(VolumeError) -> T) throws(SRError) -> T {
+        do { return try body() } catch {
+            switch error {
+            case .noSpace: throw self.error("SRNoSpace", error.description)
+            case .notFound: throw self.error("VDIMissing", error.description)
+            default: throw self.error(name, error.description)
+            }
+        }
+    }
+
+    static func vhd<T>(_ command: String, _ body: () throws(VHDError) -> T) throws(SRError) -> T {
+        do { return try body() } catch { throw SRError(vhd: error, command: command) }
+    }
+}
+
+/// Named points inside multi-step operations where crash tests stop the operation: the
+/// process exits (as if killed) or, in process, the operation stops with `FistPoint` (203)
+/// and no clean-up, leaving the SR exactly as a crash there would.
+public struct FaultPoint: Sendable {
+    public let check: @Sendable (String) throws(SRError) -> Void
+
+    public init(_ check: @escaping @Sendable (String) throws(SRError) -> Void) { self.check = check }
+
+    /// Exits the process with status 137 when `SM_FAULT_POINT` names the point.
+    public static let environment = FaultPoint { point in
+        if let wanted = getenv("SM_FAULT_POINT").map({ String(cString: $0) }), wanted == point {
+            _exit(137)
+        }
+    }
+
+    /// Stops the operation at `point` by throwing.
+    public static func stop(at point: String) -> FaultPoint {
+        FaultPoint { reached throws(SRError) in
+            if reached == point { throw SRError(.named("FistPoint") ?? .smGeneral, opterr: "stopped at \(point)") }
+        }
+    }
+
+    public static let none = FaultPoint { _ in }
+}

@@ -1,0 +1,74 @@
+import BlockIO
+import VHD
+import VHDFormat
+
+extension SREngine {
+    /// What a scan changed.
+    public struct ScanReport: Sendable, Equatable {
+        public var introduced: [String] = []
+        public var forgotten: [String] = []
+        public var updated: [String] = []
+    }
+
+    /// Reconciles the records with the volumes present: volumes without a record are
+    /// introduced, records without a volume dropped, sizes, parents and hidden flags refreshed;
+    /// every parent is read-only; hidden leaves are left out (they are the GC's). Reads only
+    /// each VHD's footer and header, never its BAT.
+    public func scan() throws(SRError) -> ScanReport {
+        let volumes = try EngineFailure.volume("SRScan") { () throws(VolumeError) in try container.list() }
+        var found: [String: (type: VDIRecord.VolumeType, size: UInt64, summary: ImageSummary?)] = [:]
+        for volume in volumes {
+            guard let vdi = VolumeNaming.vdi(of: volume.name) else { continue }
+            var summary: ImageSummary?
+            if vdi.type == .vhd {
+                guard let store = try? container.open(volume.name, writable: false),
+                    let read = try? ImageSummary.read(store: store, name: volume.name)
+                else { continue }
+                summary = read
+            }
+            found[vdi.uuid] = (vdi.type, volume.size, summary)
+        }
+        let parents: [String: String] = found.compactMapValues { entry in
+            entry.summary?.parentReference.flatMap { reference in
+                VolumeNaming.vdi(of: String(reference.split(separator: "/").last ?? ""))?.uuid
+            }
+        }
+        let hasChildren = Set(parents.values)
+        var report = ScanReport()
+        try commit { metadata in
+            for uuid in metadata.vdis.keys where found[uuid] == nil {
+                metadata.vdis[uuid] = nil
+                report.forgotten.append(uuid)
+            }
+            for (uuid, entry) in found {
+                let hidden = entry.summary?.isHidden ?? false
+                if hidden && !hasChildren.contains(uuid) {
+                    if metadata.vdis[uuid] != nil { report.forgotten.append(uuid) }
+                    metadata.vdis[uuid] = nil
+                    continue
+                }
+                var record = metadata.vdis[uuid] ?? VDIRecord(
+                    uuid: uuid, nameLabel: hidden ? "base copy" : "", volumeType: entry.type, virtualSize: 0,
+                    managed: !hidden)
+                let before = record
+                record.virtualSize = entry.summary?.virtualSize ?? entry.size
+                record.physicalUtilisation = entry.size
+                record.hidden = hidden
+                record.parent = parents[uuid] ?? ""
+                record.smConfig["vhd-parent"] = record.parent.isEmpty ? nil : record.parent
+                record.smConfig["vdi_type"] = entry.type == .vhd ? "vhd" : "aio"
+                if hasChildren.contains(uuid) { record.readOnly = true }
+                if metadata.vdis[uuid] == nil {
+                    report.introduced.append(uuid)
+                } else if before != record {
+                    report.updated.append(uuid)
+                }
+                metadata.vdis[uuid] = record
+            }
+        }
+        report.introduced.sort()
+        report.forgotten.sort()
+        report.updated.sort()
+        return report
+    }
+}

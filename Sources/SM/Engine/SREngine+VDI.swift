@@ -1,0 +1,153 @@
+import BlockIO
+import VHD
+import VHDFormat
+
+extension SREngine {
+    /// What a new VDI is to be.
+    public struct NewVDI: Sendable {
+        public var uuid: String?
+        public var size: UInt64
+        public var nameLabel = ""
+        public var nameDescription = ""
+        public var type = "user"
+        public var volumeType: VDIRecord.VolumeType = .vhd
+        public var readOnly = false
+        public var isASnapshot = false
+        public var snapshotOf = ""
+        public var snapshotTime = VDIRecord.neverSnapshotted
+        public var smConfig: [String: String] = [:]
+
+        public init(size: UInt64) { self.size = size }
+    }
+
+    /// SM's `validate_and_round_vhd_size`: at least 2 MiB, at most 2040 GiB, whole 2 MiB blocks.
+    public static func roundedVDISize(_ size: UInt64) throws(SRError) -> UInt64 {
+        guard size <= maximumVDISize else {
+            throw EngineFailure.error("VDISize", "\(size) bytes exceeds the maximum of \(maximumVDISize)")
+        }
+        return roundUp(max(size, minimumVDISize), to: minimumVDISize)
+    }
+
+    /// Creates a VDI: an empty dynamic VHD (its BAT sized for online growth) or a sparse raw volume.
+    public func createVDI(_ request: NewVDI) throws(SRError) -> VDIRecord {
+        let uuid = request.uuid ?? Identifier.newUUID()
+        guard Identifier.isUUID(uuid) else { throw EngineFailure.error("VDICreate", "invalid VDI uuid '\(uuid)'") }
+        guard metadata.vdis[uuid] == nil else { throw EngineFailure.error("VDIExists", uuid) }
+        let size = try Self.roundedVDISize(request.size)
+        let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
+        let store = try EngineFailure.volume("VDICreate") { () throws(VolumeError) in
+            try container.create(volume, size: request.volumeType == .raw ? size : 0)
+        }
+        if request.volumeType == .vhd {
+            let preallocation = min(Self.maximumVDISize, max(Self.minimumPreallocation, size.multipliedReportingOverflow(by: 4).partialValue))
+            do {
+                _ = try Create.image(on: store, name: volume, options: .init(virtualSize: size, preallocatedSize: preallocation))
+            } catch {
+                try? container.remove(volume)
+                throw SRError(vhd: error, command: "vdi_create")
+            }
+        }
+        var record = VDIRecord(
+            uuid: uuid, nameLabel: request.nameLabel, nameDescription: request.nameDescription, type: request.type,
+            volumeType: request.volumeType, virtualSize: size, physicalUtilisation: store.size, readOnly: request.readOnly,
+            isASnapshot: request.isASnapshot, snapshotOf: request.snapshotOf, snapshotTime: request.snapshotTime,
+            smConfig: request.smConfig)
+        record.smConfig["vdi_type"] = request.volumeType == .vhd ? "vhd" : "aio"
+        if request.volumeType == .raw { record.smConfig["type"] = "raw" }
+        let created = record
+        try commit { $0.vdis[uuid] = created }
+        return created
+    }
+
+    /// Deletes a VDI's volume and record. A base copy it leaves childless is the GC's to remove.
+    public func deleteVDI(_ uuid: String) throws(SRError) {
+        let record = try vdi(uuid)
+        if metadata.vdis.values.contains(where: { $0.parent == uuid }) {
+            throw EngineFailure.error("VDIInUse", "VDI \(uuid) is the parent of other VDIs")
+        }
+        try EngineFailure.volume("VDIDelete") { () throws(VolumeError) in
+            try container.remove(VolumeNaming.volume(for: uuid, type: record.volumeType))
+            try container.sync()
+        }
+        try commit { $0.vdis[uuid] = nil }
+    }
+
+    /// Changes a VDI's user-visible fields (name, description, configs, snapshot fields).
+    public func updateVDI(_ uuid: String, _ change: (inout VDIRecord) -> Void) throws(SRError) {
+        var record = try vdi(uuid)
+        let fixed = (record.uuid, record.volumeType, record.parent, record.hidden)
+        change(&record)
+        (record.uuid, record.volumeType, record.parent, record.hidden) = fixed
+        let updated = record
+        try commit { $0.vdis[uuid] = updated }
+    }
+
+    /// Refreshes a VDI's sizes from its volume (SMAPI `vdi_update`).
+    public func refreshVDI(_ uuid: String) throws(SRError) -> VDIRecord {
+        var record = try vdi(uuid)
+        let store = try openVolume(record, writable: false)
+        record.physicalUtilisation = store.size
+        if record.volumeType == .vhd {
+            record.virtualSize = try EngineFailure.vhd("vdi_update") { () throws(VHDError) in
+                try ImageSummary.read(store: store, name: record.location).virtualSize
+            }
+        } else {
+            record.virtualSize = store.size
+        }
+        let updated = record
+        try commit { $0.vdis[record.uuid] = updated }
+        return updated
+    }
+
+    /// Empties a VDI's leaf at the start of a boot epoch when it resets on boot (SM's
+    /// `reset_leaf`, `vhd-util modify -z`).
+    public func resetOnBoot(_ uuid: String) throws(SRError) {
+        let record = try vdi(uuid)
+        guard record.onBoot == .reset, record.volumeType == .vhd else { return }
+        guard let path = container.hostPath(of: VolumeNaming.volume(for: uuid, type: .vhd)) else {
+            throw EngineFailure.error("Unimplemented", "reset on boot needs a file volume")
+        }
+        try EngineFailure.vhd("vdi_epoch_begin") { () throws(VHDError) in try Modify.killData(path: path) }
+    }
+
+    /// Makes `parentUUID` the VHD parent of `childUUID` and hides it (SMAPI `vdi_compose`).
+    public func compose(parent parentUUID: String, child childUUID: String) throws(SRError) {
+        let parent = try vdi(parentUUID)
+        let child = try vdi(childUUID)
+        guard parent.volumeType == .vhd, child.volumeType == .vhd,
+            let childPath = container.hostPath(of: VolumeNaming.volume(for: childUUID, type: .vhd)),
+            let parentPath = container.hostPath(of: VolumeNaming.volume(for: parentUUID, type: .vhd))
+        else { throw EngineFailure.error("VDIType", "compose needs two VHD VDIs on file volumes") }
+        let parentStore = try openVolume(parent, writable: true)
+        try EngineFailure.vhd("vdi_compose") { () throws(VHDError) in
+            try Modify.setParent(path: childPath, newParent: parentPath)
+            try Image.open(store: parentStore, name: parent.location, options: .readWrite).setHidden(true)
+        }
+        try commit { metadata in
+            metadata.vdis[childUUID]?.parent = parentUUID
+            metadata.vdis[childUUID]?.smConfig["vhd-parent"] = parentUUID
+            metadata.vdis[parentUUID]?.hidden = true
+            metadata.vdis[parentUUID]?.managed = false
+            metadata.vdis[parentUUID]?.readOnly = true
+        }
+    }
+
+    func openVolume(_ record: VDIRecord, writable: Bool) throws(SRError) -> any BlockStore {
+        try EngineFailure.volume("VDIUnavailable") { () throws(VolumeError) in
+            try container.open(VolumeNaming.volume(for: record.uuid, type: record.volumeType), writable: writable)
+        }
+    }
+
+    /// Opens a VDI's chain for reading (and its leaf for writing when `writable`).
+    public func openChain(_ uuid: String, writable: Bool) throws(SRError) -> Chain {
+        let record = try vdi(uuid)
+        let store = try openVolume(record, writable: writable)
+        return try EngineFailure.vhd("vdi_attach") { () throws(VHDError) in
+            if record.volumeType == .raw {
+                throw VHDError.unsupported(image: record.location, operation: "opening a raw VDI as a chain", errno: 22)
+            }
+            let leaf = try Image.open(store: store, name: record.location, options: .init(writable: writable))
+            return try Chain.open(leaf: leaf, resolver: container.parentResolver, depthLimit: chainDepthLimit + 1)
+        }
+    }
+}

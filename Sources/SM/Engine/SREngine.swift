@@ -1,0 +1,93 @@
+import BlockIO
+import Synchronization
+import VHD
+import VHDFormat
+
+/// The one VHD SR engine: SR and VDI operations written once over a `VolumeContainer`, with
+/// the SR's own metadata and intent journal. Drivers only supply the container and their
+/// probe/attach specifics.
+///
+/// Concurrency: callers serialise mutating operations per SR with the SR lock (as SM's
+/// `ops_exclusive`); `state` guards the in-memory metadata for readers.
+public final class SREngine: @unchecked Sendable {
+    public let srUUID: String
+    public let container: any VolumeContainer
+    public let metadataStore: SRMetadataStore
+    public let journal: IntentJournal
+    /// SM's `MAX_CHAIN_SIZE`: a snapshot that would make a chain deeper is refused.
+    public var chainDepthLimit = Chain.defaultDepthLimit
+    /// A hook for crash tests: called at each named step of a multi-step operation.
+    public var faultPoint: FaultPoint = .environment
+    let state: Mutex<SRMetadata>
+
+    /// The smallest and largest VDI sizes (SM's `MIN_VHD_SIZE`, `MAX_VHD_SIZE`).
+    public static let minimumVDISize: UInt64 = 2 << 20
+    public static let maximumVDISize: UInt64 = Create.interoperableMaxVirtualSize
+    /// VHD VDIs size their BAT for growth to at least this, so online resize needs no block moves.
+    public static let minimumPreallocation: UInt64 = 64 << 30
+
+    init(srUUID: String, container: any VolumeContainer, metadataStore: SRMetadataStore, journal: IntentJournal, metadata: SRMetadata) {
+        self.srUUID = srUUID
+        self.container = container
+        self.metadataStore = metadataStore
+        self.journal = journal
+        self.state = Mutex(metadata)
+    }
+
+    /// Writes the metadata of a new, empty SR into `container`.
+    public static func create(
+        sr: SRRecord, container: any VolumeContainer, metadataStore: SRMetadataStore, journal: IntentJournal
+    ) throws(SRError) -> SREngine {
+        let metadata = SRMetadata(sr: sr)
+        try EngineFailure.wrap("SRExists") { () throws in try metadataStore.save(metadata) }
+        return SREngine(srUUID: sr.uuid, container: container, metadataStore: metadataStore, journal: journal, metadata: metadata)
+    }
+
+    /// Loads the SR: reads its metadata, then rolls every interrupted operation forward or back.
+    public static func load(
+        srUUID: String, container: any VolumeContainer, metadataStore: SRMetadataStore, journal: IntentJournal
+    ) throws(SRError) -> SREngine {
+        let metadata = try EngineFailure.wrap("SRUnavailable") { () throws in try metadataStore.load() }
+        guard metadata.sr.uuid == srUUID else {
+            throw EngineFailure.error("SRUnavailable", "the SR in \(container.name) is \(metadata.sr.uuid), not \(srUUID)")
+        }
+        let engine = SREngine(srUUID: srUUID, container: container, metadataStore: metadataStore, journal: journal, metadata: metadata)
+        try engine.recover()
+        return engine
+    }
+
+    /// The SR's current self-description.
+    public var metadata: SRMetadata { state.withLock { $0 } }
+    public var sr: SRRecord { metadata.sr }
+
+    /// The VDI records, users' and base copies alike.
+    public var vdis: [VDIRecord] { metadata.vdis.values.sorted { $0.uuid < $1.uuid } }
+
+    public func vdi(_ uuid: String) throws(SRError) -> VDIRecord {
+        guard Identifier.isUUID(uuid), let record = metadata.vdis[uuid] else {
+            throw EngineFailure.error("VDIMissing", "no VDI \(uuid) in SR \(srUUID)")
+        }
+        return record
+    }
+
+    /// Applies `change` to the metadata and saves it atomically.
+    func commit(_ change: (inout SRMetadata) -> Void) throws(SRError) {
+        var updated = metadata
+        change(&updated)
+        let snapshot = updated
+        try EngineFailure.wrap("MetadataError") { () throws in try metadataStore.save(snapshot) }
+        state.withLock { $0 = snapshot }
+    }
+
+    /// Updates the SR's own name, description or configs.
+    public func updateSR(_ change: (inout SRRecord) -> Void) throws(SRError) {
+        try commit { change(&$0.sr) }
+    }
+
+    /// Space of the SR as SM reports it: total, used, and the virtual sizes of visible VDIs.
+    public func space() throws(SRError) -> (physicalSize: UInt64, physicalUtilisation: UInt64, virtualAllocation: UInt64) {
+        let space = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in try container.space() }
+        let virtual = metadata.vdis.values.filter { !$0.hidden }.reduce(UInt64(0)) { $0 + $1.virtualSize }
+        return (space.total, space.total - space.free, virtual)
+    }
+}
