@@ -1,0 +1,67 @@
+import Glibc
+
+/// Where this host keeps SM's local state, each overridable by an environment variable so that
+/// tests and unprivileged users can run a whole SM in their own directories:
+///
+/// | what | variable | root's default | others' default |
+/// |---|---|---|---|
+/// | lock files (SM's `/var/lock/sm`) | `SM_LOCK_DIR` | `/var/lock/sm` | `<runtime>/lock` |
+/// | reference counts | `SM_REFCOUNT_DIR` | `/var/run/sm/refcount` | `<runtime>/refcount` |
+/// | SR mount points | `SM_MOUNT_BASE` | `/var/run/sr-mount` | `<runtime>/sr-mount` |
+/// | the SR registry (`sm` CLI) | `SM_STATE_DIR` | `/var/lib/swift-sm` | `<state home>/swift-sm` |
+///
+/// `<runtime>` is `$XDG_RUNTIME_DIR/swift-sm`, else `/tmp/swift-sm-<uid>`; `<state home>` is
+/// `$XDG_STATE_HOME`, else `$HOME/.local/state`. Processes of one user agree on all of them, so
+/// their locks exclude each other.
+public struct HostPaths: Hashable, Sendable {
+    public var lockDirectory: String
+    public var refcountDirectory: String
+    public var mountBase: String
+    public var stateDirectory: String
+
+    public init(lockDirectory: String, refcountDirectory: String, mountBase: String, stateDirectory: String) {
+        self.lockDirectory = lockDirectory
+        self.refcountDirectory = refcountDirectory
+        self.mountBase = mountBase
+        self.stateDirectory = stateDirectory
+    }
+
+    /// The paths the environment `variables` and the user id choose (see the table above).
+    public static func fromEnvironment(_ variables: [String: String] = HostPaths.processEnvironment(), isRoot: Bool = geteuid() == 0)
+        -> HostPaths
+    {
+        func value(_ name: String) -> String? {
+            guard let text = variables[name], !text.isEmpty else { return nil }
+            return text
+        }
+        let runtime: String
+        if let directory = value("XDG_RUNTIME_DIR") {
+            runtime = directory + "/swift-sm"
+        } else {
+            runtime = "/tmp/swift-sm-\(getuid())"
+        }
+        let stateHome = value("XDG_STATE_HOME") ?? ((value("HOME") ?? "/tmp") + "/.local/state")
+        return HostPaths(
+            lockDirectory: value("SM_LOCK_DIR") ?? (isRoot ? LockDirectory.defaultBase : runtime + "/lock"),
+            refcountDirectory: value("SM_REFCOUNT_DIR") ?? (isRoot ? RefCounter.defaultBase : runtime + "/refcount"),
+            mountBase: value("SM_MOUNT_BASE") ?? (isRoot ? "/var/run/sr-mount" : runtime + "/sr-mount"),
+            stateDirectory: value("SM_STATE_DIR") ?? (isRoot ? "/var/lib/swift-sm" : stateHome + "/swift-sm"))
+    }
+
+    /// The process's environment as a dictionary.
+    public static func processEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+
+    public var locks: LockDirectory { LockDirectory(base: lockDirectory) }
+    public var refcounts: RefCounter { RefCounter(base: refcountDirectory, locks: locks) }
+}
