@@ -1,0 +1,126 @@
+/// VDI operations with this host's checks around the engine: names clipped, VDIs in use
+/// refused (`VDIInUse`, 24), and the block backend driven. Each takes the engine of an SR
+/// opened with `withEngine`, so it runs under the SR lock.
+extension SRHost {
+    /// Creates a VDI (names clipped to `maximumNameBytes`).
+    public func createVDI(_ engine: SREngine, _ request: SREngine.NewVDI) throws(SRError) -> VDIRecord {
+        var request = request
+        request.nameLabel = Self.clipped(request.nameLabel)
+        request.nameDescription = Self.clipped(request.nameDescription)
+        return try engine.createVDI(request)
+    }
+
+    /// Deletes a VDI; `VDIInUse` while it is attached or active on this host.
+    public func deleteVDI(_ engine: SREngine, _ uuid: String) throws(SRError) {
+        _ = try engine.vdi(uuid)
+        try requireUnused(engine, uuid, for: "delete")
+        try engine.deleteVDI(uuid)
+    }
+
+    /// Snapshots or clones a VDI. A VDI active read-write is paused around it when the backend
+    /// can pause, and refused (`VDIInUse`) when it cannot.
+    public func snapshotVDI(
+        _ engine: SREngine, _ uuid: String, type: SREngine.SnapshotType = .double, isClone: Bool = false,
+        now: String = XapiTime.now()
+    ) throws(SRError) -> SREngine.SnapshotResult {
+        try whilePaused(engine, uuid, for: isClone ? "clone" : "snapshot") { () throws(SRError) in
+            try engine.snapshot(uuid, type: type, isClone: isClone, now: now)
+        }
+    }
+
+    /// Makes VDI `uuid`'s content snapshot `snapshotUUID`'s (under the same pause rule).
+    public func revertVDI(_ engine: SREngine, _ uuid: String, to snapshotUUID: String, now: String = XapiTime.now())
+        throws(SRError)
+    {
+        _ = try engine.vdi(snapshotUUID)
+        try whilePaused(engine, uuid, for: "revert") { () throws(SRError) in
+            try engine.revert(uuid, to: snapshotUUID, now: now)
+        }
+    }
+
+    /// Grows a VDI. Offline (`online` false) the VDI must not be active read-write here.
+    public func resizeVDI(_ engine: SREngine, _ uuid: String, to size: UInt64, online: Bool) throws(SRError) -> VDIRecord {
+        _ = try engine.vdi(uuid)
+        if !online, try backend.state(srUUID: engine.srUUID, vdiUUID: uuid).activeReadWrite {
+            throw SRError(.vdiInUse, opterr: "VDI \(uuid) is active read-write: resize it online")
+        }
+        return try engine.resize(uuid, to: size, online: online)
+    }
+
+    /// Attaches a VDI for a consumer; hidden VDIs (base copies) are refused (`VDIUnavailable`).
+    public func attachVDI(_ engine: SREngine, _ uuid: String, writable: Bool) throws(SRError) -> AttachInfo {
+        let record = try engine.vdi(uuid)
+        guard !record.hidden else { throw SRError(.vdiUnavailable, opterr: "VDI \(uuid) is a hidden base copy") }
+        return try backend.attach(backendVDI(engine, record), writable: writable)
+    }
+
+    /// Activates an attached VDI, recording its `on_boot` mode when the toolstack gives one.
+    public func activateVDI(_ engine: SREngine, _ uuid: String, writable: Bool, onBoot: VDIRecord.OnBoot? = nil)
+        throws(SRError)
+    {
+        var record = try engine.vdi(uuid)
+        if let onBoot, onBoot != record.onBoot {
+            try engine.updateVDI(uuid) { $0.onBoot = onBoot }
+            record.onBoot = onBoot
+        }
+        try backend.activate(backendVDI(engine, record), writable: writable)
+    }
+
+    public func deactivateVDI(_ engine: SREngine, _ uuid: String) throws(SRError) {
+        try backend.deactivate(backendVDI(engine, try engine.vdi(uuid)))
+    }
+
+    public func detachVDI(_ engine: SREngine, _ uuid: String) throws(SRError) {
+        try backend.detach(backendVDI(engine, try engine.vdi(uuid)))
+    }
+
+    /// Starts a boot epoch: a VDI whose `on_boot` is `reset` loses its leaf's data.
+    public func beginEpoch(_ engine: SREngine, _ uuid: String, onBoot: VDIRecord.OnBoot?) throws(SRError) {
+        let record = try engine.vdi(uuid)
+        if let onBoot, onBoot != record.onBoot { try engine.updateVDI(uuid) { $0.onBoot = onBoot } }
+        guard (onBoot ?? record.onBoot) == .reset, driver.info.has("VDI_RESET_ON_BOOT") else { return }
+        try engine.resetOnBoot(uuid)
+    }
+
+    /// The VDI as the backend sees it.
+    public func backendVDI(_ engine: SREngine, _ record: VDIRecord) -> BackendVDI {
+        BackendVDI(srUUID: engine.srUUID, storageType: driver.typeName, record: record, container: engine.container)
+    }
+
+    /// The VDI's state with the backend on this host.
+    public func backendState(_ engine: SREngine, _ uuid: String) throws(SRError) -> BackendState {
+        try backend.state(srUUID: engine.srUUID, vdiUUID: uuid)
+    }
+
+    /// `VDIInUse` while the VDI is attached or active on this host.
+    func requireUnused(_ engine: SREngine, _ uuid: String, for operation: String) throws(SRError) {
+        let state = try backend.state(srUUID: engine.srUUID, vdiUUID: uuid)
+        if state.isInUse {
+            let how = state.isActive ? "active" : "attached"
+            throw SRError(.vdiInUse, opterr: "cannot \(operation) VDI \(uuid): it is \(how) on this host")
+        }
+    }
+
+    /// Runs `body`, which changes VDI `uuid`'s chain, with its consumer paused when it is active
+    /// read-write (refused when the backend cannot pause).
+    func whilePaused<T>(_ engine: SREngine, _ uuid: String, for operation: String, _ body: () throws(SRError) -> T)
+        throws(SRError) -> T
+    {
+        let record = try engine.vdi(uuid)
+        guard try backend.state(srUUID: engine.srUUID, vdiUUID: uuid).activeReadWrite else { return try body() }
+        guard backend.canPause else {
+            throw SRError(
+                .vdiInUse,
+                opterr: "cannot \(operation) VDI \(uuid) while it is active read-write: its backend cannot pause")
+        }
+        let vdi = backendVDI(engine, record)
+        try backend.pause(vdi)
+        let result: T
+        do { result = try body() } catch {
+            try? backend.unpause(vdi)
+            throw error
+        }
+        try backend.unpause(vdi)
+        return result
+    }
+}

@@ -1,0 +1,57 @@
+import ExtDriver
+import SM
+
+/// The drivers this `sm` serves, by SR type.
+public enum SMDrivers {
+    /// Every driver, with the host's paths.
+    public static func all(paths: HostPaths = .fromEnvironment()) -> [any SRDriver] {
+        [ExtDriver.fromEnvironment(paths)]
+    }
+
+    /// The driver of SR type `type` (`ext`), nil when none serves it.
+    public static func driver(forType type: String, paths: HostPaths = .fromEnvironment()) -> (any SRDriver)? {
+        all(paths: paths).first { $0.typeName == type }
+    }
+}
+
+/// What every CLI command works with: the host's paths, its SR registry, and the SR hosts.
+struct CLIContext {
+    let paths: HostPaths
+    let registry: SRRegistry
+
+    init(paths: HostPaths = .fromEnvironment()) {
+        self.paths = paths
+        self.registry = SRRegistry(paths: paths)
+    }
+
+    func driver(type: String) throws -> any SRDriver {
+        guard let driver = SMDrivers.driver(forType: type, paths: paths) else {
+            let known = SMDrivers.all(paths: paths).map(\.typeName).joined(separator: ", ")
+            throw CLIError("unknown SR type '\(type)' (known: \(known))")
+        }
+        return driver
+    }
+
+    func host(type: String) throws -> SRHost { SRHost(driver: try driver(type: type), paths: paths) }
+
+    /// Runs `body` with the engine of a registered SR, which must be attached.
+    func withEngine<T>(_ entry: SRRegistry.Entry, _ body: (SRHost, SREngine) throws -> T) throws -> T {
+        guard entry.attached else { throw CLIError("SR \(entry.uuid) is detached: sr-attach uuid=\(entry.uuid) first") }
+        let host = try host(type: entry.type)
+        var outcome: Result<T, any Error> = .failure(CLIError("not run"))
+        try host.withEngine(srUUID: entry.uuid, deviceConfig: entry.deviceConfig) { engine throws(SRError) in
+            outcome = Result { try body(host, engine) }
+        }
+        return try outcome.get()
+    }
+
+    /// The attached SR holding VDI `uuid` (the one named by `sr`, else any).
+    func findVDI(_ uuid: String, sr: String? = nil) throws -> SRRegistry.Entry {
+        let candidates = try sr.map { [try registry.find($0)] } ?? registry.entries().filter(\.attached)
+        for entry in candidates where entry.attached {
+            let found = try withEngine(entry) { _, engine in (try? engine.vdi(uuid)) != nil }
+            if found { return entry }
+        }
+        throw SRError(.vdiMissing, opterr: "no attached SR holds VDI \(uuid)")
+    }
+}

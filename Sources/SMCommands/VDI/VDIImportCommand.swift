@@ -1,0 +1,43 @@
+import ArgumentParser
+import SM
+import VHD
+
+/// `sm vdi-import`: a new VDI holding a raw or VHD file's disk.
+struct VDIImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vdi-import", abstract: "Import a raw or VHD file as a new VDI.",
+        discussion: """
+            Parameters: filename= (a raw disk, or a VHD and its parents), format=raw or vhd (default: \
+            from the name: .vhd is a VHD, .raw/.img/.bin raw), sr= (optional when one SR is attached), \
+            name-label= (default: the file name), name-description=, type=vhd (the default) or raw \
+            for the new VDI. Holes and zero blocks are not copied. Progress goes to stderr; the new \
+            VDI's uuid to stdout.
+            """)
+
+    @Argument(help: "key=value parameters") var parameters: [String] = []
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let given = try Parameters(
+            parameters, keys: ["filename", "format", "sr", "sr-uuid", "name-label", "name-description", "type"])
+        let path = try given.require("filename")
+        let source = try ImageTransfer.source(path: path, format: try ImageTransfer.format(given["format"], path: path))
+        var request = SREngine.NewVDI(size: source.virtualSize)
+        request.nameLabel = given["name-label"] ?? String(path.split(separator: "/").last ?? "")
+        request.nameDescription = given["name-description"] ?? ""
+        request.volumeType = try VDIOptions.volumeType(given["type"])
+        let context = CLIContext()
+        let entry = try context.registry.find(given["sr"] ?? given["sr-uuid"])
+        let record = try context.withEngine(entry) { host, engine -> VDIRecord in
+            let record = try host.createVDI(engine, request)
+            do {
+                try ImageTransfer.write(source, into: record, engine: engine, progress: ProgressReporter(label: "importing"))
+            } catch {
+                try? engine.deleteVDI(record.uuid)
+                throw error
+            }
+            return try engine.refreshVDI(record.uuid)
+        }
+        if output.json { try Output.json(record) } else { print(record.uuid) }
+    }
+}
