@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "vhd-util", targets: ["VHDUtilMain"]),
         .executable(name: "vhd-fuzz", targets: ["VHDFuzz"]),
         .executable(name: "vhd-bench", targets: ["VHDBench"]),
+        .executable(name: "sm-bench", targets: ["SMBench"]),
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "BlockIO", targets: ["BlockIO"]),
         .executable(name: "sm", targets: ["SMMain"]),
@@ -39,6 +40,8 @@ let package = Package(
         .executableTarget(
             name: "VHDBench", dependencies: ["VHD", "VHDFormat", "BlockIO"], path: "Benchmarks/VHDBench",
             swiftSettings: strict),
+        .executableTarget(
+            name: "SMBench", dependencies: ["SM", "VHD", "BlockIO"], path: "Benchmarks/SMBench", swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["BlockIO"], path: "Tests/TestSupport"),
         .testTarget(name: "BlockIOTests", dependencies: ["BlockIO", "TestSupport"]),
         .testTarget(name: "VHDFormatTests", dependencies: ["VHDFormat"]),

@@ -33,7 +33,7 @@ extension Image {
             }
             let state = State(
                 footer: footer, header: nil, bat: BlockAllocationTable(count: 0), batmapHeader: nil, batmap: [],
-                blocks: [], endOfData: footer.currentSize)
+                blocks: [:], endOfData: footer.currentSize)
             return Image(store: store, name: name, options: options, footerSource: source, state: state)
         }
         let header = try readHeader(store: store, name: name, footer: footer)
@@ -44,7 +44,7 @@ extension Image {
         try validateBlocks(name: name, bat: bat, header: header, endOfHeaders: endOfHeaders, limit: blockLimit)
         let state = State(
             footer: footer, header: header, bat: bat, batmapHeader: batmapHeader, batmap: batmap,
-            blocks: Array(repeating: nil, count: bat.count),
+            blocks: [:],
             endOfData: computeEndOfData(footer: footer, header: header, batmapHeader: batmapHeader, bat: bat))
         return Image(store: store, name: name, options: options, footerSource: source, state: state)
     }

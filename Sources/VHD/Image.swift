@@ -43,7 +43,9 @@ public final class Image: @unchecked Sendable {
         var bat: BlockAllocationTable
         var batmapHeader: BatmapHeader?
         var batmap: [UInt8]
-        var blocks: [BlockState?]
+        /// The blocks whose bitmaps have been read, by index: only those touched, so opening
+        /// a large image costs nothing per block.
+        var blocks: [Int: BlockState]
         /// The first byte after the last block or metadata: where the next block goes.
         var endOfData: UInt64
     }

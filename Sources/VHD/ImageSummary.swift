@@ -8,6 +8,9 @@ public struct ImageSummary: Sendable, Equatable {
     public var header: DynamicHeader?
     /// The parent as the locators name it (`./base.vhd`), nil without a parent.
     public var parentReference: String?
+    /// Whether the image holds no block: its file ends right after its metadata and footer.
+    /// Trailing bytes of any other kind count as data, so the answer errs towards "not empty".
+    public var isEmpty = false
 
     public var virtualSize: UInt64 { footer.currentSize }
     public var isHidden: Bool { footer.isHidden }
@@ -20,7 +23,11 @@ public struct ImageSummary: Sendable, Equatable {
         let (footer, _) = try Image.readFooter(store: store, name: name)
         guard footer.diskType?.isSparse == true else { return ImageSummary(footer: footer, header: nil, parentReference: nil) }
         let header = try Image.readHeader(store: store, name: name, footer: footer)
-        guard footer.diskType == .differencing else { return ImageSummary(footer: footer, header: header, parentReference: nil) }
+        let batmap = try? Image.readBatmap(store: store, name: name, footer: footer, header: header, strict: false).0
+        let empty = store.size <= Layout.endOfHeaders(footer: footer, header: header, batmap: batmap) + UInt64(Footer.size)
+        guard footer.diskType == .differencing else {
+            return ImageSummary(footer: footer, header: header, parentReference: nil, isEmpty: empty)
+        }
         var reference: String?
         for (_, locator) in header.usedLocators {
             let length = UInt64(locator.dataLength)
@@ -33,6 +40,6 @@ public struct ImageSummary: Sendable, Equatable {
             }
         }
         if reference == nil, !header.parentName.isEmpty { reference = header.parentName }
-        return ImageSummary(footer: footer, header: header, parentReference: reference)
+        return ImageSummary(footer: footer, header: header, parentReference: reference, isEmpty: empty)
     }
 }

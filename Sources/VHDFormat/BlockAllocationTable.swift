@@ -14,7 +14,9 @@ public struct BlockAllocationTable: Hashable, Sendable {
         guard bytes.count >= count * 4 else {
             throw .truncated(structure: "BAT", expected: count * 4, got: bytes.count)
         }
-        entries = (0..<count).map { bytes.bigEndianUInt32(at: $0 * 4) }
+        entries = bytes.withUnsafeBytes { raw in
+            (0..<count).map { UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+        }
     }
 
     public var count: Int { entries.count }
@@ -31,7 +33,11 @@ public struct BlockAllocationTable: Hashable, Sendable {
     /// The BAT's bytes padded to a whole sector; padding is zero, as blktap writes it.
     public func encoded() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(BlockAllocationTable.paddedSize(entries: entries.count)))
-        for (index, entry) in entries.enumerated() { bytes.setBigEndian(entry, at: index * 4) }
+        bytes.withUnsafeMutableBytes { raw in
+            for (index, entry) in entries.enumerated() {
+                raw.storeBytes(of: entry.bigEndian, toByteOffset: index * 4, as: UInt32.self)
+            }
+        }
         return bytes
     }
 

@@ -34,7 +34,7 @@ extension SREngine {
             throw EngineFailure.error(isClone ? "VDIClone" : "VDISnapshot", "only VHD VDIs can be snapshotted; \(uuid) is raw")
         }
         guard !record.hidden else { throw EngineFailure.error("VDISnapshot", "VDI \(uuid) is hidden") }
-        let depth = try openChain(uuid, writable: false).depth
+        let depth = chainDepth(uuid)
         if depth >= chainDepthLimit {
             throw EngineFailure.error("SnapshotChainTooLong", "VDI \(uuid) has a chain of \(depth) (limit \(chainDepthLimit))")
         }
@@ -74,10 +74,8 @@ extension SREngine {
     func linkTarget(forBase baseVolume: String, command: String) throws(SRError) -> String {
         let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(baseVolume, writable: false) }
         return try EngineFailure.vhd(command) { () throws(VHDError) -> String in
-            let image = try Image.open(store: store, name: baseVolume)
-            guard image.isDifferencing, image.bat.allocatedCount == 0, let reference = try image.parentReference() else {
-                return baseVolume
-            }
+            let summary = try ImageSummary.read(store: store, name: baseVolume)
+            guard summary.isEmpty, let reference = summary.parentReference else { return baseVolume }
             return reference.split(separator: "/").last.map(String.init) ?? reference
         }
     }
@@ -88,12 +86,10 @@ extension SREngine {
         try? container.remove(volume)
         let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.create(volume, size: 0) }
         try EngineFailure.vhd(command) { () throws(VHDError) in
-            let parentImage = try Image.open(store: parentStore, name: parent)
+            let parentUUID = try ImageSummary.read(store: parentStore, name: parent).uuid
             let spec = ParentSpec(
-                uuid: parentImage.uuid, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
-            let preallocation = min(Self.maximumVDISize, max(Self.minimumPreallocation, size.multipliedReportingOverflow(by: 4).partialValue))
-            let child = try Create.image(on: store, name: volume, options: .init(virtualSize: size, preallocatedSize: preallocation, parent: spec))
-            try child.flush()
+                uuid: parentUUID, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
+            try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.preallocation(for: size), parent: spec))
         }
     }
 
@@ -116,9 +112,7 @@ extension SREngine {
         let parentUUID = VolumeNaming.vdi(of: parentVolume)?.uuid ?? ""
         if baseUsed {
             let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(baseVolume, writable: true) }
-            try EngineFailure.vhd(command) { () throws(VHDError) in
-                try Image.open(store: store, name: baseVolume, options: .readWrite).setHidden(true)
-            }
+            try EngineFailure.vhd(command) { () throws(VHDError) in try HiddenFlag.set(true, store: store, name: baseVolume) }
         } else {
             try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.remove(baseVolume) }
         }
@@ -153,6 +147,24 @@ extension SREngine {
             }
         }
         return result
+    }
+
+    /// The VHD chain depth of a VDI as its records link it (no I/O), bounded against loops.
+    func chainDepth(_ uuid: String) -> Int {
+        let records = metadata.vdis
+        var depth = 1
+        var current = records[uuid]?.parent ?? ""
+        while !current.isEmpty, depth <= records.count {
+            depth += 1
+            current = records[current]?.parent ?? ""
+        }
+        return depth
+    }
+
+    /// The size a new VHD's BAT is made for: four times the VDI, at least 64 GiB, at most
+    /// 2040 GiB, so online growth within that needs no block moves.
+    static func preallocation(for size: UInt64) -> UInt64 {
+        min(maximumVDISize, max(minimumPreallocation, size.multipliedReportingOverflow(by: 4).partialValue))
     }
 
     func leafParentVolume(_ leaf: String) throws(SRError) -> String {

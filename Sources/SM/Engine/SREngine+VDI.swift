@@ -39,9 +39,8 @@ extension SREngine {
             try container.create(volume, size: request.volumeType == .raw ? size : 0)
         }
         if request.volumeType == .vhd {
-            let preallocation = min(Self.maximumVDISize, max(Self.minimumPreallocation, size.multipliedReportingOverflow(by: 4).partialValue))
             do {
-                _ = try Create.image(on: store, name: volume, options: .init(virtualSize: size, preallocatedSize: preallocation))
+                try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.preallocation(for: size)))
             } catch {
                 try? container.remove(volume)
                 throw SRError(vhd: error, command: "vdi_create")

@@ -59,6 +59,12 @@ public enum Create {
 
     /// Writes a new image onto `store` (which should be empty) and opens it read-write.
     public static func image(on store: any BlockStore, name: String? = nil, options: Options) throws(VHDError) -> Image {
+        try write(on: store, options: options)
+        return try Image.open(store: store, name: name, options: .readWrite)
+    }
+
+    /// Writes a new image onto `store` (which should be empty) and flushes it.
+    public static func write(on store: any BlockStore, options: Options) throws(VHDError) {
         try validate(options)
         let bytes = options.diskType == .fixed ? [] : sparseMetadata(options)
         try VHDError.wrap { () throws(BlockIOError) in
@@ -78,7 +84,6 @@ public enum Create {
             }
             try store.flush()
         }
-        return try Image.open(store: store, name: name, options: .readWrite)
     }
 
     static func validate(_ options: Options) throws(VHDError) {

@@ -62,7 +62,7 @@ public enum Fill {
         let finalEnd = end
         try image.rewriteMetadata(writes) { state in
             state.bat = bat
-            state.blocks = Array(repeating: nil, count: bat.count)
+            state.blocks = [:]
             state.endOfData = finalEnd
         }
         try image.writePrimaryFooter(image.footer)

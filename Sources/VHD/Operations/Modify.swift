@@ -87,7 +87,7 @@ public enum Modify {
             state.bat = bat
             state.batmap = map
             state.batmapHeader = batmapHeader
-            state.blocks = Array(repeating: nil, count: bat.count)
+            state.blocks = [:]
             state.endOfData = endOfHeaders
         }
         try image.writePrimaryFooter(image.footer)

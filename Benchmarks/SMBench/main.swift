@@ -1,0 +1,80 @@
+import Foundation
+import BlockIO
+import Glibc
+import SM
+import VHD
+
+/// Benchmarks of the SR engine, printed as `name value unit` lines for scripts/bench-sm:
+///     sm-bench snapshot DIR     snapshot latency of a 1 GiB and a 1 TiB VDI (median of 9)
+///     sm-bench scan DIR COUNT   sr_scan time with COUNT VDIs (volumes copied from one template)
+
+func now() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+func fail(_ message: String) -> Never {
+    var bytes = Array("sm-bench: \(message)\n".utf8)
+    _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    exit(1)
+}
+
+func makeSR(_ directory: String) throws -> SREngine {
+    mkdir(directory, 0o755)
+    return try SREngine.create(
+        sr: SRRecord(uuid: Identifier.newUUID(), nameLabel: "bench", type: "ext"),
+        container: FileVolumeContainer(directory: directory),
+        metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory)),
+        journal: IntentJournal(directory: directory))
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else { fail("usage: sm-bench snapshot DIR | scan DIR COUNT") }
+do {
+    switch arguments[1] {
+    case "snapshot":
+        let engine = try makeSR(arguments[2])
+        for (label, size) in [("1GiB", UInt64(1) << 30), ("1TiB", UInt64(1) << 40)] {
+            let vdi = try engine.createVDI(.init(size: size))
+            let chain = try engine.openChain(vdi.uuid, writable: true)
+            try [UInt8](repeating: 1, count: 1 << 20).withUnsafeBytes { try chain.write($0, at: 0) }
+            var times: [Double] = []
+            for _ in 0..<9 {
+                let start = now()
+                let result = try engine.snapshot(vdi.uuid, now: "20261121T00:00:00Z")
+                times.append(now() - start)
+                if let snapshot = result.newVDI { try engine.deleteVDI(snapshot.uuid) }
+                let write = try engine.openChain(vdi.uuid, writable: true)
+                try [UInt8](repeating: 2, count: 4096).withUnsafeBytes { try write.write($0, at: 0) }
+            }
+            print("snapshot_latency_\(label) \(String(format: "%.2f", median(times) * 1000)) ms")
+        }
+    case "scan":
+        guard arguments.count == 4, let count = Int(arguments[3]) else { fail("usage: sm-bench scan DIR COUNT") }
+        let directory = arguments[2]
+        let engine = try makeSR(directory)
+        let template = try engine.createVDI(.init(size: 10 << 30))
+        let templatePath = directory + "/" + template.uuid + ".vhd"
+        let bytes = try FileBlockStore(path: templatePath, readOnly: true).read(count: Int(try FileBlockStore(path: templatePath, readOnly: true).size), at: 0)
+        for _ in 1..<count {
+            let store = try FileBlockStore.create(path: directory + "/" + Identifier.newUUID() + ".vhd")
+            try store.write(bytes, at: 0)
+        }
+        let start = now()
+        let report = try engine.scan()
+        let elapsed = now() - start
+        print("scan_vdis \(engine.vdis.count) count")
+        print("scan_introduced \(report.introduced.count) count")
+        print("scan_time_\(count) \(String(format: "%.2f", elapsed)) s")
+        let second = now()
+        _ = try engine.scan()
+        print("rescan_time_\(count) \(String(format: "%.2f", now() - second)) s")
+    default:
+        fail("unknown command \(arguments[1])")
+    }
+} catch {
+    fail("\(error)")
+}
