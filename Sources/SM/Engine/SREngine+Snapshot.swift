@@ -80,8 +80,9 @@ extension SREngine {
         }
     }
 
-    /// Creates `volume` as an empty differencing VHD whose parent is the volume `parent`.
-    func createChild(_ volume: String, of parent: String, size: UInt64, command: String) throws(SRError) {
+    /// Creates `volume` as an empty differencing VHD whose parent is the volume `parent`; its
+    /// BAT has room for online growth when `growable`, else just for `size`.
+    func createChild(_ volume: String, of parent: String, size: UInt64, command: String, growable: Bool = true) throws(SRError) {
         let parentStore = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(parent, writable: false) }
         try? container.remove(volume)
         let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.create(volume, size: 0) }
@@ -89,7 +90,8 @@ extension SREngine {
             let parentUUID = try ImageSummary.read(store: parentStore, name: parent).uuid
             let spec = ParentSpec(
                 uuid: parentUUID, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
-            try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.preallocation(for: size), parent: spec))
+            let preallocation = growable ? Self.preallocation(for: size) : nil
+            try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: preallocation, parent: spec))
         }
     }
 
@@ -105,7 +107,8 @@ extension SREngine {
         if !clone.isEmpty {
             let cloneVolume = VolumeNaming.volume(for: clone, type: .vhd)
             if !cloneIsValid(cloneVolume, parent: parentVolume) {
-                try createChild(cloneVolume, of: parentVolume, size: record.virtualSize, command: command)
+                // A clone is a disk that grows like any other; a snapshot is not written to.
+                try createChild(cloneVolume, of: parentVolume, size: record.virtualSize, command: command, growable: isClone)
             }
             try faultPoint.check("snapshot:cloned")
         }
@@ -161,10 +164,12 @@ extension SREngine {
         return depth
     }
 
-    /// The size a new VHD's BAT is made for: four times the VDI, at least 64 GiB, at most
-    /// 2040 GiB, so online growth within that needs no block moves.
+    /// The size a new leaf's BAT is made for: twice the VDI, at least 64 GiB, at most 2040 GiB,
+    /// so online growth within that needs no block moves. (The BAT is 4 bytes per 2 MiB of
+    /// this size, written and flushed when the leaf is made: the one part of a snapshot's cost
+    /// that follows the disk's size.)
     static func preallocation(for size: UInt64) -> UInt64 {
-        min(maximumVDISize, max(minimumPreallocation, size.multipliedReportingOverflow(by: 4).partialValue))
+        min(maximumVDISize, max(minimumPreallocation, size.multipliedReportingOverflow(by: 2).partialValue))
     }
 
     func leafParentVolume(_ leaf: String) throws(SRError) -> String {
