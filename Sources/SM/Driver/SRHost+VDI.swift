@@ -2,11 +2,11 @@
 /// refused (`VDIInUse`, 24), and the block backend driven. Each takes the engine of an SR
 /// opened with `withEngine`, so it runs under the SR lock.
 extension SRHost {
-    /// Creates a VDI (names clipped to `maximumNameBytes`).
+    /// Creates a VDI (names checked and clipped by `checkedName`).
     public func createVDI(_ engine: SREngine, _ request: SREngine.NewVDI) throws(SRError) -> VDIRecord {
         var request = request
-        request.nameLabel = Self.clipped(request.nameLabel)
-        request.nameDescription = Self.clipped(request.nameDescription)
+        request.nameLabel = try Self.checkedName(request.nameLabel)
+        request.nameDescription = try Self.checkedName(request.nameDescription)
         return try engine.createVDI(request)
     }
 

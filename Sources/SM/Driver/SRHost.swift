@@ -58,8 +58,8 @@ public struct SRHost: Sendable {
         try locked(uuid) { () throws(SRError) in
             let storage = try driver.create(srUUID: uuid, deviceConfig: deviceConfig)
             let record = SRRecord(
-                uuid: uuid, nameLabel: Self.clipped(nameLabel), nameDescription: Self.clipped(nameDescription),
-                type: driver.typeName)
+                uuid: uuid, nameLabel: try Self.checkedName(nameLabel),
+                nameDescription: try Self.checkedName(nameDescription), type: driver.typeName)
             do throws(SRError) {
                 _ = try SREngine.create(
                     sr: record, container: storage.container, metadataStore: storage.metadataStore,
@@ -137,6 +137,27 @@ public struct SRHost: Sendable {
     public static func validate(srUUID: String) throws(SRError) {
         guard Identifier.isUUID(srUUID) else {
             throw SRError(.invalidArg, opterr: "invalid SR uuid '\(srUUID.prefix(64))'")
+        }
+    }
+
+    /// A name or description as the SR records keep it: refused with `IllegalXMLChar` (447)
+    /// when it holds a character XML 1.0 forbids (it must survive probe XML and the SMAPI wire),
+    /// else cut to `maximumNameBytes`.
+    public static func checkedName(_ text: String) throws(SRError) -> String {
+        if let bad = text.unicodeScalars.first(where: { !isXMLCharacter($0) }) {
+            let hex = String(bad.value, radix: 16, uppercase: true)
+            throw SRError(
+                .illegalXMLChar,
+                opterr: "U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex) is not allowed in names and descriptions")
+        }
+        return clipped(text)
+    }
+
+    /// XML 1.0 §2.2 `Char`: `#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]`.
+    static func isXMLCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x9, 0xA, 0xD, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: true
+        default: false
         }
     }
 

@@ -1,4 +1,5 @@
 import SM
+import XMLRPC
 
 /// Runs SMAPIv1 requests against one driver: each command becomes calls on `SRHost` (the typed
 /// API), and every outcome a reply — success values in the reference's shapes, failures as
@@ -20,6 +21,13 @@ public struct SMAPIDispatcher: Sendable {
     public func reply(toDocument document: String) -> SMAPIReply {
         let request: SMAPIRequest
         do { request = try SMAPIRequest(parsing: document) } catch { return .fault(error.srError) }
+        return reply(to: request)
+    }
+
+    /// The reply to a decoded `methodCall` (one built in memory, or decoded elsewhere).
+    public func reply(toCall call: MethodCall) -> SMAPIReply {
+        let request: SMAPIRequest
+        do { request = try SMAPIRequest(parsing: call) } catch { return .fault(error.srError) }
         return reply(to: request)
     }
 

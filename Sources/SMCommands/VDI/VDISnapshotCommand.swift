@@ -33,9 +33,11 @@ enum VDICopy {
             let label = given["name-label"] ?? given["new-name-label"]
             let description = given["name-description"] ?? given["new-name-description"]
             if label != nil || description != nil, copy.uuid != result.baseCopy?.uuid {
+                let checkedLabel = try label.map(SRHost.checkedName)
+                let checkedDescription = try description.map(SRHost.checkedName)
                 try engine.updateVDI(copy.uuid) { record in
-                    if let label { record.nameLabel = SRHost.clipped(label) }
-                    if let description { record.nameDescription = SRHost.clipped(description) }
+                    if let checkedLabel { record.nameLabel = checkedLabel }
+                    if let checkedDescription { record.nameDescription = checkedDescription }
                 }
             }
             return try engine.vdi(copy.uuid)

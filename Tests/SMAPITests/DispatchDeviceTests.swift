@@ -1,0 +1,72 @@
+import Foundation
+import SM
+import Testing
+
+/// The ext driver's `device=` SRs through the plugin: an image file formatted ext4 and
+/// loop-mounted under the mount base, as the reference mounts its LV.
+@Suite(
+    .enabled(if: PluginHarness.binary != nil, "needs the built sm executable"),
+    .enabled(if: PluginHarness.canMountLoopDevices, "needs root, mkfs.ext4 and loop mounts"))
+struct DispatchDeviceTests {
+    let harness: PluginHarness
+    let image: String
+
+    init() throws {
+        harness = try PluginHarness()
+        image = harness.directory.path(for: "disk.img")
+        #expect(FileManager.default.createFile(atPath: image, contents: nil))
+        #expect(truncate(image, 256 << 20) == 0)
+    }
+
+    var config: [String: String] { ["device": image] }
+    func mountPoint(_ sr: String) -> String { harness.directory.path(for: "mnt/\(sr)") }
+
+    @Test func createProbeAttachDetachReattachDelete() throws {
+        let sr = Identifier.newUUID()
+        try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: config).requireNil()
+        #expect(!MountTable.isMountPoint(mountPoint(sr)), "sr_create leaves the SR detached")
+        let probe = try harness.call("sr_probe", deviceConfig: config).requireString()
+        #expect(probe.hasPrefix("<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(sr)</UUID>\n\t\t<Devlist>\(image)</Devlist>\n\t\t<size>\(256 << 20)</size>\n"))
+
+        try harness.call("sr_attach", sr: sr, deviceConfig: config).requireNil()
+        #expect(MountTable.entry(at: mountPoint(sr))?.fileSystemType == "ext4")
+        let vdi = try harness.createVDI(in: sr, deviceConfig: config)
+        let attach = try harness.call("vdi_attach", args: ["false"], sr: sr, vdi: vdi, deviceConfig: config)
+        #expect(attach.value?[member: "params"] == .string(mountPoint(sr) + "/\(vdi).vhd"))
+        try harness.call("sr_detach", sr: sr, deviceConfig: config).expectFault(16)
+        try harness.call("vdi_detach", sr: sr, vdi: vdi, deviceConfig: config).requireNil()
+        try harness.call("sr_detach", sr: sr, deviceConfig: config).requireNil()
+        #expect(!MountTable.isMountPoint(mountPoint(sr)))
+        try harness.call("vdi_update", sr: sr, vdi: vdi, deviceConfig: config).expectFault(47)
+
+        // Another host (here: the same, after detach) sees the same VDIs with the same names.
+        try harness.call("sr_attach", sr: sr, deviceConfig: config).requireNil()
+        let records = try SRStorage.directory(mountPoint(sr)).metadataStore.load().vdis
+        #expect(records[vdi]?.nameLabel == "disk")
+
+        try harness.call("sr_delete", sr: sr, deviceConfig: config).expectFault(39, "The SR is not empty")
+        try harness.call("vdi_delete", sr: sr, vdi: vdi, deviceConfig: config).requireNil()
+        try harness.call("sr_delete", sr: sr, deviceConfig: config).requireNil()
+        #expect(!MountTable.isMountPoint(mountPoint(sr)))
+        #expect(try harness.call("sr_probe", deviceConfig: config).requireString() == "<?xml version=\"1.0\" ?>\n<SRlist/>\n")
+    }
+
+    @Test func attachingTheWrongSRsDeviceIs47AndAMountedDeviceCannotBeFormatted() throws {
+        let sr = Identifier.newUUID()
+        try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: config).requireNil()
+        try harness.call("sr_attach", sr: Identifier.newUUID(), deviceConfig: config).expectFault(47)
+        try harness.call("sr_attach", sr: sr, deviceConfig: config).requireNil()
+        try harness.call("sr_create", args: ["0"], sr: Identifier.newUUID(), deviceConfig: config).expectFault(16)
+        try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: config).expectFault(42)
+        try harness.call("sr_detach", sr: sr, deviceConfig: config).requireNil()
+    }
+
+    /// `ConfigDeviceInvalid` (91); SM reports 1 for a key its catalogue lacks.
+    @Test func aDeviceThatIsNeitherABlockDeviceNorAFileIsRefused() throws {
+        let code = SRError.named("ConfigDeviceInvalid").faultCode
+        try harness.call("sr_create", args: ["0"], sr: Identifier.newUUID(), deviceConfig: ["device": harness.srParent])
+            .expectFault(code)
+        try harness.call("sr_create", args: ["0"], sr: Identifier.newUUID(), deviceConfig: ["device": "relative/path"])
+            .expectFault(code)
+    }
+}
