@@ -137,15 +137,16 @@ extension SREngine {
         }
     }
 
-    /// Opens a VDI's chain for reading (and its leaf for writing when `writable`).
-    public func openChain(_ uuid: String, writable: Bool) throws(SRError) -> Chain {
+    /// Opens a VDI's chain for reading (and its leaf for writing when `writable`). Without
+    /// `barriers` new blocks are not flushed one by one: for bulk copies that flush at the end.
+    public func openChain(_ uuid: String, writable: Bool, barriers: Bool = true) throws(SRError) -> Chain {
         let record = try vdi(uuid)
         let store = try openVolume(record, writable: writable)
         return try EngineFailure.vhd("vdi_attach") { () throws(VHDError) in
             if record.volumeType == .raw {
                 throw VHDError.unsupported(image: record.location, operation: "opening a raw VDI as a chain", errno: 22)
             }
-            let leaf = try Image.open(store: store, name: record.location, options: .init(writable: writable))
+            let leaf = try Image.open(store: store, name: record.location, options: .init(writable: writable, barriers: barriers))
             return try Chain.open(leaf: leaf, resolver: container.parentResolver, depthLimit: chainDepthLimit + 1)
         }
     }
