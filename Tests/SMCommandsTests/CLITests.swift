@@ -116,6 +116,28 @@ struct CLITests {
         #expect(try sm.contents(back) == sm.contents(original))
     }
 
+    @Test func importIntoAnExistingVDIReplacesItsWholeContent() throws {
+        try sm.createSR()
+        let first = try sm.rawFile("first.raw", size: 24 << 20, data: [(0, 0x5A, 3 << 20), (16 << 20, 0xC3, 1 << 20)])
+        let second = try sm.rawFile("second.raw", size: 20 << 20, data: [(1 << 20, 0x77, 1 << 20)])
+        let vdi = try sm.ok("vdi-import", "filename=\(first)")
+        let snapshot = try sm.ok("vdi-snapshot", "uuid=\(vdi)")
+        #expect(try sm.ok("vdi-import", "uuid=\(vdi)", "filename=\(second)") == vdi)
+        let now = sm.path("now.raw")
+        try sm.ok("vdi-export", "uuid=\(vdi)", "filename=\(now)")
+        var expected = try sm.contents(second)
+        expected.append(Data(count: 4 << 20))
+        #expect(try sm.contents(now) == expected, "the 0xC3 MiB the first image had at 16 MiB is gone")
+        try sm.ok("vdi-export", "uuid=\(snapshot)", "filename=\(now)")
+        #expect(try sm.contents(now) == sm.contents(first), "the snapshot kept the first image")
+
+        let large = try sm.rawFile("large.raw", size: 32 << 20, data: [(0, 1, 512)])
+        let tooLarge = try sm.run("vdi-import", "uuid=\(vdi)", "filename=\(large)")
+        #expect(tooLarge.status != 0 && tooLarge.errorOutput.contains("VDI Invalid size"))
+        let intoSnapshot = try sm.run("vdi-import", "uuid=\(snapshot)", "filename=\(second)")
+        #expect(intoSnapshot.status == 0, "a snapshot is a writable leaf of its own")
+    }
+
     @Test func progressGoesToStandardError() throws {
         try sm.createSR()
         let source = try sm.rawFile("p.raw", size: 8 << 20, data: [(0, 1, 1 << 20)])

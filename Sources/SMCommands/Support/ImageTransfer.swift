@@ -1,4 +1,5 @@
 import BlockIO
+import Glibc
 import SM
 import VHD
 
@@ -37,44 +38,94 @@ enum ImageTransfer {
         return RawSource(store: try engine.container.open(volume, writable: false))
     }
 
-    /// Writes `source` into the (new, empty) VDI `record`.
+    /// Makes VDI `record`'s content `source`'s: every chunk where the source holds data is
+    /// written, and so is every chunk where the VDI held data the source does not (as zeros);
+    /// chunks empty in both are left alone, so a new VDI stays sparse. The VDI must be at least
+    /// as large as the source; beyond the source's end it reads as zeros afterwards.
     static func write(_ source: any ConversionSource, into record: VDIRecord, engine: SREngine, progress: ProgressReporter?)
         throws
     {
+        guard source.virtualSize <= record.virtualSize else {
+            throw SRError(
+                .vdiSize, opterr: "the image holds \(source.virtualSize) bytes; VDI \(record.uuid) only \(record.virtualSize)")
+        }
         if record.volumeType == .vhd {
-            let chain = try engine.openChain(record.uuid, writable: true)
-            try copy(source, progress: progress) { bytes, offset throws in try chain.write(bytes, at: offset) }
+            // One flush at the end instead of one per new block: an import is not atomic anyway.
+            let chain = try engine.openChain(record.uuid, writable: true, barriers: false)
+            let held = try chain.allocatedRanges()
+            try copy(
+                source, size: record.virtualSize, overwriting: held, current: { try chain.read(into: $0, at: $1) },
+                progress: progress
+            ) { bytes, offset throws in try chain.write(bytes, at: offset) }
             try chain.leaf.flush()
         } else {
             let volume = VolumeNaming.volume(for: record.uuid, type: .raw)
             let store = try engine.container.open(volume, writable: true)
-            try copy(source, progress: progress) { bytes, offset throws in try store.write(bytes, at: offset) }
+            let current = RawSource(store: store)
+            let held = try current.dataRanges()
+            try copy(
+                source, size: record.virtualSize, overwriting: held, current: { try current.read(into: $0, at: $1) },
+                progress: progress
+            ) { bytes, offset throws in try store.write(bytes, at: offset) }
             try store.flush()
         }
     }
 
-    /// Reads every possibly non-zero chunk of `source` and hands the non-zero ones to `sink`.
+    /// Reads every chunk of `source` that may hold data and every chunk of `overwriting`
+    /// (reading zeros past the source's end), up to `size`, and hands `sink` each chunk that
+    /// differs from what the destination holds: a non-zero chunk where it holds nothing, or,
+    /// where it holds data (`current` reads it), any chunk whose bytes are not already there.
     static func copy(
-        _ source: any ConversionSource, progress: ProgressReporter?,
+        _ source: any ConversionSource, size: UInt64, overwriting: [Range<UInt64>],
+        current: (UnsafeMutableRawBufferPointer, UInt64) throws -> Void, progress: ProgressReporter?,
         _ sink: (UnsafeRawBufferPointer, UInt64) throws -> Void
     ) throws {
-        let size = source.virtualSize
+        let step = UInt64(chunk)
+        let chunks = chunkStarts(try source.dataRanges(), limit: min(size, source.virtualSize), step: step)
+        let held = chunkStarts(overwriting, limit: size, step: step)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
-        var done: UInt64 = 0
-        for range in try source.dataRanges() {
-            var offset = range.lowerBound / UInt64(chunk) * UInt64(chunk)
-            while offset < min(range.upperBound, size) {
-                let count = Int(min(UInt64(chunk), size - offset))
-                let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[..<count])
-                try source.read(into: slice, at: offset)
-                if !isZero(UnsafeRawBufferPointer(slice)) { try sink(UnsafeRawBufferPointer(slice), offset) }
-                offset += UInt64(count)
-                done = max(done, offset)
-                progress?.update(size == 0 ? 1 : Double(done) / Double(size))
+        let existing = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer {
+            buffer.deallocate()
+            existing.deallocate()
+        }
+        for offset in chunks.union(held).sorted() {
+            let count = Int(min(step, size - offset))
+            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[..<count])
+            slice.initializeMemory(as: UInt8.self, repeating: 0)
+            let readable = source.virtualSize > offset ? Int(min(UInt64(count), source.virtualSize - offset)) : 0
+            if readable > 0 { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: slice[..<readable]), at: offset) }
+            let changed: Bool
+            if held.contains(offset) {
+                let old = UnsafeMutableRawBufferPointer(rebasing: existing[..<count])
+                try current(old, offset)
+                changed = !equal(UnsafeRawBufferPointer(old), UnsafeRawBufferPointer(slice))
+            } else {
+                changed = !isZero(UnsafeRawBufferPointer(slice))
             }
+            if changed { try sink(UnsafeRawBufferPointer(slice), offset) }
+            progress?.update(size == 0 ? 1 : Double(offset + UInt64(count)) / Double(size))
         }
         progress?.update(1)
+    }
+
+    /// The chunk-aligned offsets below `limit` that `ranges` touch.
+    static func chunkStarts(_ ranges: [Range<UInt64>], limit: UInt64, step: UInt64) -> Set<UInt64> {
+        var starts = Set<UInt64>()
+        for range in ranges where range.lowerBound < limit {
+            var offset = range.lowerBound / step * step
+            while offset < min(range.upperBound, limit) {
+                starts.insert(offset)
+                offset += step
+            }
+        }
+        return starts
+    }
+
+    static func equal(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
+        guard first.count == second.count else { return false }
+        guard let a = first.baseAddress, let b = second.baseAddress else { return true }
+        return memcmp(a, b, first.count) == 0
     }
 
     static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {

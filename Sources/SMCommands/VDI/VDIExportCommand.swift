@@ -27,8 +27,8 @@ struct VDIExportCommand: ParsableCommand {
             let source = try ImageTransfer.source(vdi: record, engine: engine)
             let progress = ProgressReporter(label: "exporting")
             let store = try FileBlockStore.create(path: path, mode: .truncate)
+            // Like `qemu-img convert` (and `vhd-util convert` without -s), no flush of the copy.
             try Convert.convert(source, to: format, store: store) { progress.update($0) }
-            try store.flush()
         }
     }
 }
