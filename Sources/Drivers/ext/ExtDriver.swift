@@ -36,14 +36,6 @@ public struct ExtDriver: SRDriver {
         ],
         configuration: [.init("device", "local device path (required) (e.g. /dev/sda3)")])
 
-    /// FileSR's `OPS_EXCLUSIVE`.
-    public var exclusiveCommands: Set<String> {
-        [
-            "sr_create", "sr_delete", "sr_probe", "sr_attach", "sr_detach", "sr_scan", "vdi_init", "vdi_create",
-            "vdi_delete", "vdi_attach", "vdi_detach", "vdi_resize_online", "vdi_snapshot", "vdi_clone",
-        ]
-    }
-
     public func probe(deviceConfig: [String: String], smConfig: [String: String]) throws(SRError) -> String {
         let includeMetadata = smConfig["metadata"] == "true"
         switch try ExtLocation(deviceConfig: deviceConfig) {

@@ -36,8 +36,6 @@ public protocol SRDriver: Sendable {
     var info: DriverInfo { get }
     /// What `sr_content_type` answers (`vhd`).
     var contentType: String { get }
-    /// The SMAPI commands run entirely under the SR lock (SM's `ops_exclusive`).
-    var exclusiveCommands: Set<String> { get }
 
     /// The SRs found on the storage `deviceConfig` names, as the reference's probe XML
     /// (`<SRlist>…</SRlist>`). `smConfig` is the probe's `sr_sm_config` (`metadata=true` asks

@@ -4,9 +4,12 @@
 /// directly.
 ///
 /// Every operation that opens an SR holds the SR lock (`<lock dir>/<sr_uuid>/sr`) for its
-/// whole run. That is stricter than SM, which locks only its `ops_exclusive`: here the SR's
-/// records live inside the SR, loading them rolls interrupted operations forward or back, and a
-/// live operation in another process must never be mistaken for an interrupted one.
+/// whole run. That covers SM's `ops_exclusive` (FileSR: `sr_create`, `sr_delete`, `sr_attach`,
+/// `sr_detach`, `sr_scan`, `vdi_create`, `vdi_delete`, `vdi_attach`, `vdi_detach`,
+/// `vdi_snapshot`, `vdi_clone`, …) and is stricter for the rest: here the SR's records live
+/// inside the SR, every command reads them, loading them rolls interrupted operations forward
+/// or back, and a live operation in another process must never be mistaken for an
+/// interrupted one. Only `sr_probe` (no SR yet) and the static commands run unlocked.
 public struct SRHost: Sendable {
     public let driver: any SRDriver
     public let paths: HostPaths
