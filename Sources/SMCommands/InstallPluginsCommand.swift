@@ -16,7 +16,9 @@ struct InstallPluginsCommand: ParsableCommand {
             let link = directory + "/" + driver.pluginName
             var info = stat()
             if lstat(link, &info) == 0 {
-                guard (info.st_mode & S_IFMT) == S_IFLNK else { throw CLIError("\(link) exists and is not a link: not replaced") }
+                guard (info.st_mode & S_IFMT) == S_IFLNK else {
+                    throw CLIError("\(link) exists and is not a link: not replaced")
+                }
                 unlink(link)
             }
             guard symlink(target, link) == 0 else {

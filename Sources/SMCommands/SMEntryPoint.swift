@@ -17,7 +17,9 @@ public enum SMEntryPoint {
     }
 
     /// What plugin `plugin` (`EXTSR`) prints for `arguments` (argv without argv[0]).
-    public static func pluginOutput(plugin: String, arguments: [String], paths: HostPaths = .fromEnvironment()) -> String {
+    public static func pluginOutput(plugin: String, arguments: [String], paths: HostPaths = .fromEnvironment())
+        -> String
+    {
         guard let type = SRDriverNames.type(forPluginName: plugin),
             let driver = SMDrivers.all(paths: paths).first(where: { $0.typeName == type })
         else { return SMAPIInvocation.unknownType(plugin) }

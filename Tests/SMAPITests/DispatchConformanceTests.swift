@@ -50,7 +50,8 @@ struct DispatchConformanceTests {
         #expect(reply.value?[member: "name"] == "Local EXT3 VHD")
         #expect(
             reply.value?[member: "description"]
-                == "SR plugin which represents disks as VHD files stored on a local EXT3 filesystem, created inside an LVM volume")
+                == "SR plugin which represents disks as VHD files stored on a local EXT3 filesystem, created inside an LVM volume"
+        )
         #expect(reply.value?[member: "vendor"] == "Citrix Systems Inc")
         #expect(reply.value?[member: "copyright"] == "(C) 2008 Citrix Systems Inc")
         #expect(reply.value?[member: "driver_version"] == "1.0")
@@ -89,10 +90,17 @@ struct DispatchConformanceTests {
         #expect(try empty.requireString() == "<?xml version=\"1.0\" ?>\n<SRlist/>\n")
         let sr = try harness.createSR()
         let xml = try harness.call("sr_probe").requireString()
-        #expect(xml.hasPrefix("<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(sr)</UUID>\n\t\t<Devlist>\(harness.srParent)</Devlist>\n\t\t<size>"))
+        #expect(
+            xml.hasPrefix(
+                "<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(sr)</UUID>\n\t\t<Devlist>\(harness.srParent)</Devlist>\n\t\t<size>"
+            ))
         #expect(xml.hasSuffix("</size>\n\t</SR>\n</SRlist>\n"))
-        let withMetadata = try harness.call("sr_probe", extra: [.init("sr_sm_config", ["metadata": "true"])]).requireString()
-        #expect(withMetadata.contains("\t\t<name_label></name_label>\n\t\t<name_description></name_description>\n\t\t<pool_metadata_detected>false</pool_metadata_detected>\n"))
+        let withMetadata = try harness.call("sr_probe", extra: [.init("sr_sm_config", ["metadata": "true"])])
+            .requireString()
+        #expect(
+            withMetadata.contains(
+                "\t\t<name_label></name_label>\n\t\t<name_description></name_description>\n\t\t<pool_metadata_detected>false</pool_metadata_detected>\n"
+            ))
     }
 
     @Test func vdiCreateMakesAVHDOrARawFileAndAnswersLocationAndUUID() throws {
@@ -112,27 +120,28 @@ struct DispatchConformanceTests {
         let reply = try harness.call(
             "vdi_create", args: ["2097152", "x", "", "", "false", "", "", "false"], sr: sr, vdi: imposed)
         #expect(try reply.requireVDI().uuid == imposed)
-        #expect(reply.text == """
-            <?xml version='1.0'?>
-            <methodResponse>
-            <params>
-            <param>
-            <value><struct>
-            <member>
-            <name>location</name>
-            <value><string>\(imposed)</string></value>
-            </member>
-            <member>
-            <name>uuid</name>
-            <value><string>\(imposed)</string></value>
-            </member>
-            </struct></value>
-            </param>
-            </params>
-            </methodResponse>
+        #expect(
+            reply.text == """
+                <?xml version='1.0'?>
+                <methodResponse>
+                <params>
+                <param>
+                <value><struct>
+                <member>
+                <name>location</name>
+                <value><string>\(imposed)</string></value>
+                </member>
+                <member>
+                <name>uuid</name>
+                <value><string>\(imposed)</string></value>
+                </member>
+                </struct></value>
+                </param>
+                </params>
+                </methodResponse>
 
 
-            """)
+                """)
     }
 
     @Test func attachActivateDeactivateDetachHandOutTheLeafPath() throws {
@@ -167,8 +176,10 @@ struct DispatchConformanceTests {
         #expect(try firstByte(of: snapshot, in: sr) == 0x11)
         // A single snapshot answers the base copy (one holding data: an empty one is dropped).
         try write(0x12, to: vdi, in: sr)
-        let single = try harness.call("vdi_snapshot", sr: sr, vdi: vdi, extra: [.init("driver_params", ["type": "single"])])
-            .requireVDI().uuid
+        let single = try harness.call(
+            "vdi_snapshot", sr: sr, vdi: vdi, extra: [.init("driver_params", ["type": "single"])]
+        )
+        .requireVDI().uuid
         #expect(try metadata(sr).vdis[single]?.hidden == true)
         let clone = try harness.call("vdi_clone", sr: sr, vdi: vdi).requireVDI().uuid
         #expect(try metadata(sr).vdis[clone]?.isASnapshot == false)

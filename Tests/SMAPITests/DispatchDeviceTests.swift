@@ -26,7 +26,10 @@ struct DispatchDeviceTests {
         try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: config).requireNil()
         #expect(!MountTable.isMountPoint(mountPoint(sr)), "sr_create leaves the SR detached")
         let probe = try harness.call("sr_probe", deviceConfig: config).requireString()
-        #expect(probe.hasPrefix("<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(sr)</UUID>\n\t\t<Devlist>\(image)</Devlist>\n\t\t<size>\(256 << 20)</size>\n"))
+        #expect(
+            probe.hasPrefix(
+                "<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(sr)</UUID>\n\t\t<Devlist>\(image)</Devlist>\n\t\t<size>\(256 << 20)</size>\n"
+            ))
 
         try harness.call("sr_attach", sr: sr, deviceConfig: config).requireNil()
         #expect(MountTable.entry(at: mountPoint(sr))?.fileSystemType == "ext4")
@@ -48,7 +51,9 @@ struct DispatchDeviceTests {
         try harness.call("vdi_delete", sr: sr, vdi: vdi, deviceConfig: config).requireNil()
         try harness.call("sr_delete", sr: sr, deviceConfig: config).requireNil()
         #expect(!MountTable.isMountPoint(mountPoint(sr)))
-        #expect(try harness.call("sr_probe", deviceConfig: config).requireString() == "<?xml version=\"1.0\" ?>\n<SRlist/>\n")
+        #expect(
+            try harness.call("sr_probe", deviceConfig: config).requireString()
+                == "<?xml version=\"1.0\" ?>\n<SRlist/>\n")
     }
 
     @Test func attachingTheWrongSRsDeviceIs47AndAMountedDeviceCannotBeFormatted() throws {

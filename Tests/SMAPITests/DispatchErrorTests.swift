@@ -67,7 +67,8 @@ struct DispatchErrorTests {
 
     @Test func hostileUUIDsNeverBecomePaths() throws {
         let sr = try harness.createSR()
-        for hostile in ["../x", "../../etc", "/tmp/x", "a/b", "", String(repeating: "a", count: 5000), sr.uppercased()] {
+        for hostile in ["../x", "../../etc", "/tmp/x", "a/b", "", String(repeating: "a", count: 5000), sr.uppercased()]
+        {
             try harness.call("sr_create", args: ["0"], sr: hostile).expectFault(143)
             try harness.call("sr_attach", sr: hostile).expectFault(143)
             try harness.call("vdi_delete", sr: sr, vdi: hostile).expectFault(143)
@@ -103,10 +104,14 @@ struct DispatchErrorTests {
         try PluginReply(try harness.run([good.replacing(">x<", with: ">&#1;<", maxReplacements: 1)])).expectFault(143)
         // Through the dispatcher (a call built in memory), the label check answers 447.
         let paths = HostPaths(
-            lockDirectory: harness.directory.path(for: "lock"), refcountDirectory: harness.directory.path(for: "refcount"),
+            lockDirectory: harness.directory.path(for: "lock"),
+            refcountDirectory: harness.directory.path(for: "refcount"),
             mountBase: harness.directory.path(for: "mnt"), stateDirectory: harness.directory.path(for: "state"))
         let dispatcher = SMAPIDispatcher(host: SRHost(driver: ExtDriver(mountBase: paths.mountBase), paths: paths))
-        for args in [["2097152", "bad\u{1}", "", "", "false", "", "", "false"], ["2097152", "x", "\u{FFFE}", "", "false", "", "", "false"]] {
+        for args in [
+            ["2097152", "bad\u{1}", "", "", "false", "", "", "false"],
+            ["2097152", "x", "\u{FFFE}", "", "false", "", "", "false"],
+        ] {
             let call = MethodCall(
                 methodName: "vdi_create",
                 params: [harness.request("vdi_create", args: args, sr: sr, vdi: nil, deviceConfig: nil, extra: [])])

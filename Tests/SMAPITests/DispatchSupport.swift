@@ -27,7 +27,8 @@ final class PluginHarness: @unchecked Sendable {
     init() throws {
         directory = try TemporaryDirectory(prefix: "sm-dispatch")
         for name in ["plugins", "srs", "state"] {
-            try FileManager.default.createDirectory(atPath: directory.path(for: name), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: directory.path(for: name), withIntermediateDirectories: true)
         }
         plugin = directory.path(for: "plugins/EXTSR")
         try FileManager.default.createSymbolicLink(atPath: plugin, withDestinationPath: try #require(Self.binary))
@@ -78,7 +79,8 @@ final class PluginHarness: @unchecked Sendable {
         _ command: String, args: [String] = [], sr: String? = nil, vdi: String? = nil,
         deviceConfig: [String: String]? = nil, extra: [XMLRPCValue.Member] = []
     ) throws -> PluginReply {
-        let document = Xapi.methodCall(command, request(command, args: args, sr: sr, vdi: vdi, deviceConfig: deviceConfig, extra: extra))
+        let document = Xapi.methodCall(
+            command, request(command, args: args, sr: sr, vdi: vdi, deviceConfig: deviceConfig, extra: extra))
         return try PluginReply(try run([document]))
     }
 
@@ -98,7 +100,9 @@ final class PluginHarness: @unchecked Sendable {
             .init("session_ref", "OpaqueRef:c2c628b6-93c3-5e29-00cf-4f15a34e1555"),
         ]
         if let sr {
-            members += [.init("sr_ref", "OpaqueRef:c523a79a-8a60-121c-832e-d507586cb117"), .init("sr_uuid", .string(sr))]
+            members += [
+                .init("sr_ref", "OpaqueRef:c523a79a-8a60-121c-832e-d507586cb117"), .init("sr_uuid", .string(sr)),
+            ]
         }
         if let vdi {
             members += [
@@ -126,7 +130,8 @@ final class PluginHarness: @unchecked Sendable {
     ) throws -> String {
         let reply = try call(
             "vdi_create", args: [String(size), label, "a test disk", "", "false", "19700101T00:00:00Z", "", "false"],
-            sr: sr, deviceConfig: deviceConfig, extra: [
+            sr: sr, deviceConfig: deviceConfig,
+            extra: [
                 .init("vdi_type", "user"),
                 .init("vdi_sm_config", .struct(smConfig.map { .init($0.key, .string($0.value)) })),
             ])
@@ -202,7 +207,9 @@ struct PluginReply: CustomStringConvertible {
         }
         #expect(fault.code == code, "\(fault.string)", sourceLocation: sourceLocation)
         if let prefix { #expect(fault.string.hasPrefix(prefix), "\(fault.string)", sourceLocation: sourceLocation) }
-        #expect(text.hasSuffix("</methodResponse>\n\n"), "a fault ends in print's blank line", sourceLocation: sourceLocation)
+        #expect(
+            text.hasSuffix("</methodResponse>\n\n"), "a fault ends in print's blank line",
+            sourceLocation: sourceLocation)
     }
 
     /// SM's nil reply, verbatim (`tests/test_util.py test_return_nil`) plus print's newline.

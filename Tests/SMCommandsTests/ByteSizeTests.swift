@@ -12,7 +12,9 @@ import Testing
         #expect(ByteSize.parse(text) == bytes)
     }
 
-    @Test(arguments: ["", "GiB", "ten", "-1", "1.5", "0.1KiB", "10GB", "1e9", "99999999999999999999", "16777216TiB", "1..5G"])
+    @Test(arguments: [
+        "", "GiB", "ten", "-1", "1.5", "0.1KiB", "10GB", "1e9", "99999999999999999999", "16777216TiB", "1..5G",
+    ])
     func refusesAnythingElse(text: String) {
         #expect(ByteSize.parse(text) == nil)
     }

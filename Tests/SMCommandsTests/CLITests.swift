@@ -44,7 +44,8 @@ struct CLITests {
         // Another host: a new state directory knows nothing, attaches what probe found, and
         // sees the VDI with its name (the SR describes itself).
         let other = ["SM_STATE_DIR": sm.path("other-state")]
-        let attach = try sm.run(["sr-attach", "uuid=\(sr)", "type=ext", "device-config:path=\(sm.srParent)"], environment: other)
+        let attach = try sm.run(
+            ["sr-attach", "uuid=\(sr)", "type=ext", "device-config:path=\(sm.srParent)"], environment: other)
         try attach.requireSuccess()
         let list = try sm.run(["vdi-list", "--json"], environment: other).requireSuccess().json([VDIListingJSON].self)
         #expect(list.first?.nameLabel == "found")
@@ -53,7 +54,8 @@ struct CLITests {
 
     @Test func vdiCreateSnapshotCloneResizeDestroyAndTheTree() throws {
         let sr = try sm.createSR()
-        let disk = try sm.ok("vdi-create", "sr=\(sr)", "virtual-size=10MiB", "name-label=disk", "name-description=the disk")
+        let disk = try sm.ok(
+            "vdi-create", "sr=\(sr)", "virtual-size=10MiB", "name-label=disk", "name-description=the disk")
         let raw = try sm.ok("vdi-create", "virtual-size=3MiB", "type=raw", "name-label=scratch")
         #expect(FileManager.default.fileExists(atPath: sm.srParent + "/\(sr)/\(raw).raw"))
         let snapshot = try sm.ok("vdi-snapshot", "uuid=\(disk)", "name-label=before")
@@ -157,7 +159,9 @@ struct CLITests {
         let noSR = try sm.run("vdi-create", "virtual-size=1MiB")
         #expect(noSR.status != 0 && noSR.errorOutput.contains("no SR is attached"))
         let missingConfig = try sm.run("sr-create", "name-label=x")
-        #expect(missingConfig.status != 0 && missingConfig.errorOutput.contains("The request is missing the device parameter"))
+        #expect(
+            missingConfig.status != 0
+                && missingConfig.errorOutput.contains("The request is missing the device parameter"))
         try sm.createSR()
         let illegal = try sm.run("vdi-create", "virtual-size=1MiB", "name-label=bad\u{1}name")
         #expect(illegal.status != 0 && illegal.errorOutput.contains("447"))

@@ -7,7 +7,8 @@ import Testing
 /// host paths and external tools.
 @Suite struct DriverSupportTests {
     @Test func mountInfoLinesDecodeWithEscapesAndOptionalFields() throws {
-        let line = "36 35 98:0 /mnt1 /var/run/sr-mount/with\\040space rw,noatime master:1 shared:2 - ext4 /dev/loop0 rw,errors=continue"
+        let line =
+            "36 35 98:0 /mnt1 /var/run/sr-mount/with\\040space rw,noatime master:1 shared:2 - ext4 /dev/loop0 rw,errors=continue"
         let entry = try #require(MountTable.parse(line[...]))
         #expect(entry.mountPoint == "/var/run/sr-mount/with space")
         #expect(entry.source == "/dev/loop0")
@@ -23,7 +24,8 @@ import Testing
         let entry = ProbeXML.SREntry([("UUID", "u"), ("Devlist", "/a&b<\"c\">"), ("size", "")])
         #expect(
             ProbeXML.srList([entry, entry])
-                == "<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>u</UUID>\n\t\t<Devlist>/a&amp;b&lt;&quot;c&quot;&gt;</Devlist>\n\t\t<size></size>\n\t</SR>\n\t<SR>\n\t\t<UUID>u</UUID>\n\t\t<Devlist>/a&amp;b&lt;&quot;c&quot;&gt;</Devlist>\n\t\t<size></size>\n\t</SR>\n</SRlist>\n")
+                == "<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>u</UUID>\n\t\t<Devlist>/a&amp;b&lt;&quot;c&quot;&gt;</Devlist>\n\t\t<size></size>\n\t</SR>\n\t<SR>\n\t\t<UUID>u</UUID>\n\t\t<Devlist>/a&amp;b&lt;&quot;c&quot;&gt;</Devlist>\n\t\t<size></size>\n\t</SR>\n</SRlist>\n"
+        )
     }
 
     @Test func pluginNamesFollowTheReference() {
@@ -44,14 +46,20 @@ import Testing
 
     @Test func hostPathsFollowTheEnvironmentAndTheUser() {
         let root = HostPaths.fromEnvironment([:], isRoot: true)
-        #expect(root == HostPaths(lockDirectory: "/var/lock/sm", refcountDirectory: "/var/run/sm/refcount", mountBase: "/var/run/sr-mount", stateDirectory: "/var/lib/swift-sm"))
+        #expect(
+            root
+                == HostPaths(
+                    lockDirectory: "/var/lock/sm", refcountDirectory: "/var/run/sm/refcount",
+                    mountBase: "/var/run/sr-mount", stateDirectory: "/var/lib/swift-sm"))
         let user = HostPaths.fromEnvironment(["XDG_RUNTIME_DIR": "/run/user/7", "HOME": "/home/u"], isRoot: false)
         #expect(user.lockDirectory == "/run/user/7/swift-sm/lock")
         #expect(user.mountBase == "/run/user/7/swift-sm/sr-mount")
         #expect(user.stateDirectory == "/home/u/.local/state/swift-sm")
         let overridden = HostPaths.fromEnvironment(
             ["SM_LOCK_DIR": "/l", "SM_REFCOUNT_DIR": "/r", "SM_MOUNT_BASE": "/m", "SM_STATE_DIR": "/s"], isRoot: true)
-        #expect(overridden == HostPaths(lockDirectory: "/l", refcountDirectory: "/r", mountBase: "/m", stateDirectory: "/s"))
+        #expect(
+            overridden == HostPaths(lockDirectory: "/l", refcountDirectory: "/r", mountBase: "/m", stateDirectory: "/s")
+        )
     }
 
     @Test func externalCommandsReportStatusAndOutput() {

@@ -9,13 +9,17 @@ import Testing
 @Suite struct ExtDriverTests {
     @Test func deviceConfigNeedsExactlyOneAbsoluteLocation() throws {
         #expect(throws: SRError(.configDeviceMissing)) { try ExtLocation(deviceConfig: [:]) }
-        #expect(throws: SRError(.configDeviceMissing)) { try ExtLocation(deviceConfig: ["SRmaster": "true", "device": ""]) }
+        #expect(throws: SRError(.configDeviceMissing)) {
+            try ExtLocation(deviceConfig: ["SRmaster": "true", "device": ""])
+        }
         #expect(try ExtLocation(deviceConfig: ["path": "/srv//sr/"]) == .directory("/srv/sr"))
         #expect(try ExtLocation(deviceConfig: ["device": "/dev/sdb"]) == .device("/dev/sdb"))
         for config in [["path": "a", "device": "/dev/sdb"], ["path": "relative"], ["device": "/dev/a,/dev/b"]] {
             #expect(throws: SRError.self) { try ExtLocation(deviceConfig: config) }
         }
-        let both = #expect(throws: SRError.self) { try ExtLocation(deviceConfig: ["path": "/a", "device": "/dev/sdb"]) }
+        let both = #expect(throws: SRError.self) {
+            try ExtLocation(deviceConfig: ["path": "/a", "device": "/dev/sdb"])
+        }
         #expect(both?.code == .invalidArg)
     }
 
@@ -37,13 +41,16 @@ import Testing
             try driver.create(srUUID: sr, deviceConfig: ["path": directory.path(for: "nope")])
         }
         #expect(missing?.code == .fileSRCreate)
-        #expect(#expect(throws: SRError.self) { try driver.attach(srUUID: sr, deviceConfig: config) }?.code == .srUnavailable)
+        #expect(
+            #expect(throws: SRError.self) { try driver.attach(srUUID: sr, deviceConfig: config) }?.code
+                == .srUnavailable)
         let storage = try driver.create(srUUID: sr, deviceConfig: config)
         #expect(storage.container.name == directory.path(for: sr))
         _ = try SREngine.create(
             sr: SRRecord(uuid: sr, nameLabel: "n&<me>", type: "ext"), container: storage.container,
             metadataStore: storage.metadataStore, journal: storage.journal)
-        #expect(#expect(throws: SRError.self) { try driver.create(srUUID: sr, deviceConfig: config) }?.code == .srExists)
+        #expect(
+            #expect(throws: SRError.self) { try driver.create(srUUID: sr, deviceConfig: config) }?.code == .srExists)
         #expect(try driver.attach(srUUID: sr, deviceConfig: config).container.name == storage.container.name)
         let probe = try driver.probe(deviceConfig: config, smConfig: ["metadata": "true"])
         #expect(probe.contains("\t\t<UUID>\(sr)</UUID>\n\t\t<Devlist>\(directory.path)</Devlist>\n"))
@@ -58,7 +65,9 @@ import Testing
     func hostileSRUUIDsAreRefusedBeforeAnyPath(uuid: String) throws {
         let directory = try TemporaryDirectory(prefix: "ext-driver")
         let driver = ExtDriver(mountBase: directory.path(for: "mnt"))
-        let error = #expect(throws: SRError.self) { try driver.create(srUUID: uuid, deviceConfig: ["path": directory.path]) }
+        let error = #expect(throws: SRError.self) {
+            try driver.create(srUUID: uuid, deviceConfig: ["path": directory.path])
+        }
         #expect(error?.code == .invalidArg)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
@@ -74,8 +83,12 @@ import Testing
         let (superblock, size) = try ExtSuperblock.read(device: image)
         #expect(superblock?.uuid == uuid && superblock?.label == "XSLocalEXT" && superblock?.byteCount == 64 << 20)
         #expect(size == 64 << 20)
-        let probe = try ExtDriver(mountBase: directory.path(for: "mnt")).probe(deviceConfig: ["device": image], smConfig: [:])
-        #expect(probe == "<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(uuid)</UUID>\n\t\t<Devlist>\(image)</Devlist>\n\t\t<size>\(64 << 20)</size>\n\t</SR>\n</SRlist>\n")
+        let probe = try ExtDriver(mountBase: directory.path(for: "mnt")).probe(
+            deviceConfig: ["device": image], smConfig: [:])
+        #expect(
+            probe
+                == "<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(uuid)</UUID>\n\t\t<Devlist>\(image)</Devlist>\n\t\t<size>\(64 << 20)</size>\n\t</SR>\n</SRlist>\n"
+        )
         var zeros = [UInt8](repeating: 0, count: 1024)
         #expect(ExtSuperblock(decoding: zeros) == nil)
         zeros[0x38] = 0x53

@@ -50,7 +50,8 @@ struct ExtDeviceSR: Sendable {
         let mount = ExternalCommand("mount", arguments + [device, target]).run()
         guard mount.succeeded else {
             _ = rmdir(target)
-            throw SRError(.lvmMount, opterr: "mount \(device) at \(target) failed (\(mount.status)): \(Self.clip(mount.output))")
+            throw SRError(
+                .lvmMount, opterr: "mount \(device) at \(target) failed (\(mount.status)): \(Self.clip(mount.output))")
         }
         return .directory(target)
     }
@@ -69,7 +70,8 @@ struct ExtDeviceSR: Sendable {
         if MountTable.isMountPoint(target) {
             let umount = ExternalCommand("umount", [target]).run()
             guard umount.succeeded else {
-                throw SRError.named("LVMUnMount", opterr: "umount \(target) failed (\(umount.status)): \(Self.clip(umount.output))")
+                throw SRError.named(
+                    "LVMUnMount", opterr: "umount \(target) failed (\(umount.status)): \(Self.clip(umount.output))")
             }
         }
         _ = rmdir(target)
@@ -99,7 +101,8 @@ struct ExtDeviceSR: Sendable {
         }
         return [
             ExtProbeEntry.entry(
-                uuid: superblock.uuid, devices: device, size: String(size), sr: record, includeMetadata: includeMetadata)
+                uuid: superblock.uuid, devices: device, size: String(size), sr: record, includeMetadata: includeMetadata
+            )
         ]
     }
 

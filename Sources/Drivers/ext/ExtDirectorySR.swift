@@ -19,7 +19,8 @@ struct ExtDirectorySR: Sendable {
         if mkdir(root, 0o755) != 0 {
             let failure = errno
             guard failure == EEXIST, ExtFiles.isDirectory(root) else {
-                throw SRError(.fileSRCreate, opterr: "directory creation failure \(root): \(String(cString: strerror(failure)))")
+                throw SRError(
+                    .fileSRCreate, opterr: "directory creation failure \(root): \(String(cString: strerror(failure)))")
             }
             guard ExtFiles.entries(root).isEmpty else { throw SRError(.srExists, opterr: "\(root) is not empty") }
         }

@@ -39,7 +39,8 @@ public struct ExtDriver: SRDriver {
     public func probe(deviceConfig: [String: String], smConfig: [String: String]) throws(SRError) -> String {
         let includeMetadata = smConfig["metadata"] == "true"
         switch try ExtLocation(deviceConfig: deviceConfig) {
-        case .directory(let path): return ProbeXML.srList(try ExtDirectorySR(parent: path).probe(includeMetadata: includeMetadata))
+        case .directory(let path):
+            return ProbeXML.srList(try ExtDirectorySR(parent: path).probe(includeMetadata: includeMetadata))
         case .device(let device):
             return ProbeXML.srList(try deviceSR(device).probe(includeMetadata: includeMetadata))
         }

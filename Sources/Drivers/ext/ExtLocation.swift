@@ -98,7 +98,8 @@ enum ExtFiles {
             let path = directory + "/" + name
             guard fileType(path) != S_IFDIR else { continue }
             guard unlink(path) == 0 || errno == ENOENT else {
-                throw SRError.named("FileSRDelete", opterr: "failed to remove \(path): \(String(cString: strerror(errno)))")
+                throw SRError.named(
+                    "FileSRDelete", opterr: "failed to remove \(path): \(String(cString: strerror(errno)))")
             }
         }
     }

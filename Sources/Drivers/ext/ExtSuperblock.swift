@@ -38,7 +38,8 @@ struct ExtSuperblock: Hashable, Sendable {
         if incompatible & 0x80 != 0 { blocks |= UInt64(little(0x150, UInt32.self)) << 32 }
         byteCount = blocks.multipliedReportingOverflow(by: UInt64(1024) << logBlockSize).partialValue
         let hex = bytes[0x68..<0x78].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
-        uuid = [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }.joined(separator: "-")
+        uuid = [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }.joined(
+            separator: "-")
         label = String(decoding: bytes[0x78..<0x88].prefix { $0 != 0 }, as: UTF8.self)
     }
 

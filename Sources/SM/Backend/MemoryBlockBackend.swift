@@ -44,7 +44,11 @@ public final class MemoryBlockBackend: BlockBackend {
 
     public func deactivate(_ vdi: BackendVDI) throws(SRError) {
         update(vdi, "deactivate") { state in
-            if state.activeReadWrite { state.activeReadWrite = false } else { state.activeReadOnly = max(0, state.activeReadOnly - 1) }
+            if state.activeReadWrite {
+                state.activeReadWrite = false
+            } else {
+                state.activeReadOnly = max(0, state.activeReadOnly - 1)
+            }
         }
     }
 

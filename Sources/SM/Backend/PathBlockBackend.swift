@@ -16,7 +16,8 @@ public struct PathBlockBackend: BlockBackend {
 
     public func attach(_ vdi: BackendVDI, writable: Bool) throws(SRError) -> AttachInfo {
         guard vdi.container.exists(vdi.volume) else {
-            throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) has no volume \(vdi.volume) in \(vdi.container.name)")
+            throw SRError(
+                .vdiUnavailable, opterr: "VDI \(vdi.uuid) has no volume \(vdi.volume) in \(vdi.container.name)")
         }
         guard let path = vdi.container.hostPath(of: vdi.volume) else {
             throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) has no path on this host")

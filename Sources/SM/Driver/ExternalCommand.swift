@@ -19,7 +19,9 @@ public struct ExternalCommand: Sendable, CustomStringConvertible {
     public static let outputLimit = 64 << 10
     /// Where tools are looked for after `PATH`: root's sbin directories, which a toolstack's
     /// minimal `PATH` may lack.
-    public static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+    public static let systemDirectories = [
+        "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
+    ]
 
     /// The tool's name (`mkfs.ext4`) or absolute path.
     public var tool: String

@@ -27,7 +27,9 @@ public struct HostPaths: Hashable, Sendable {
     }
 
     /// The paths the environment `variables` and the user id choose (see the table above).
-    public static func fromEnvironment(_ variables: [String: String] = HostPaths.processEnvironment(), isRoot: Bool = geteuid() == 0)
+    public static func fromEnvironment(
+        _ variables: [String: String] = HostPaths.processEnvironment(), isRoot: Bool = geteuid() == 0
+    )
         -> HostPaths
     {
         func value(_ name: String) -> String? {

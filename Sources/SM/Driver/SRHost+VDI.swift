@@ -39,7 +39,9 @@ extension SRHost {
     }
 
     /// Grows a VDI. Offline (`online` false) the VDI must not be active read-write here.
-    public func resizeVDI(_ engine: SREngine, _ uuid: String, to size: UInt64, online: Bool) throws(SRError) -> VDIRecord {
+    public func resizeVDI(_ engine: SREngine, _ uuid: String, to size: UInt64, online: Bool) throws(SRError)
+        -> VDIRecord
+    {
         _ = try engine.vdi(uuid)
         if !online, try backend.state(srUUID: engine.srUUID, vdiUUID: uuid).activeReadWrite {
             throw SRError(.vdiInUse, opterr: "VDI \(uuid) is active read-write: resize it online")

@@ -111,7 +111,9 @@ public struct SRHost: Sendable {
             _ = try engine.scan()
             let visible = engine.vdis.filter { !$0.hidden }
             guard visible.isEmpty else {
-                throw SRError(.srNotEmpty, opterr: "VDIs still exist in SR: \(visible.prefix(8).map(\.uuid).joined(separator: ", "))")
+                throw SRError(
+                    .srNotEmpty,
+                    opterr: "VDIs still exist in SR: \(visible.prefix(8).map(\.uuid).joined(separator: ", "))")
             }
             try driver.delete(srUUID: uuid, deviceConfig: deviceConfig)
             try? backend.reset(srUUID: uuid)
@@ -121,7 +123,8 @@ public struct SRHost: Sendable {
     /// Loads the SR's engine from its storage.
     func engine(srUUID: String, storage: SRStorage) throws(SRError) -> SREngine {
         try SREngine.load(
-            srUUID: srUUID, container: storage.container, metadataStore: storage.metadataStore, journal: storage.journal)
+            srUUID: srUUID, container: storage.container, metadataStore: storage.metadataStore, journal: storage.journal
+        )
     }
 
     /// The VDIs of the SR (by their volumes) attached or active on this host.
@@ -151,7 +154,9 @@ public struct SRHost: Sendable {
             let hex = String(bad.value, radix: 16, uppercase: true)
             throw SRError(
                 .illegalXMLChar,
-                opterr: "U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex) is not allowed in names and descriptions")
+                opterr:
+                    "U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex) is not allowed in names and descriptions"
+            )
         }
         return clipped(text)
     }

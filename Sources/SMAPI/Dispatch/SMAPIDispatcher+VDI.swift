@@ -74,7 +74,8 @@ extension SMAPIDispatcher {
             return try snapshot(request, vdiUUID: vdiUUID, engine)
         case .vdiGenerateConfig:
             _ = try engine.vdi(vdiUUID)
-            return SMAPIReply.generatedConfig(deviceConfig: request.deviceConfig, srUUID: engine.srUUID, vdiUUID: vdiUUID)
+            return SMAPIReply.generatedConfig(
+                deviceConfig: request.deviceConfig, srUUID: engine.srUUID, vdiUUID: vdiUUID)
         case .vdiEpochBegin:
             try host.beginEpoch(engine, vdiUUID, onBoot: request.vdiOnBoot)
         case .vdiEpochEnd:
@@ -93,7 +94,9 @@ extension SMAPIDispatcher {
         var type = SREngine.SnapshotType.double
         if !isClone, let name = request.driverParams["type"] {
             guard let chosen = SREngine.SnapshotType(rawValue: name) else {
-                throw SRError(.invalidArg, opterr: "driver_params:type must be single, double or internal, not \(name.prefix(64))")
+                throw SRError(
+                    .invalidArg, opterr: "driver_params:type must be single, double or internal, not \(name.prefix(64))"
+                )
             }
             type = chosen
         }

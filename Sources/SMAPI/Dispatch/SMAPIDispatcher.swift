@@ -68,11 +68,13 @@ public struct SMAPIDispatcher: Sendable {
         case .srScan:
             try host.withEngine(srUUID: srUUID, deviceConfig: config) { engine throws(SRError) in
                 do throws(SRError) { _ = try engine.scan() } catch {
-                    throw error.code == .srScan ? error : SRError(.srScan, opterr: error.faultString, cause: error.cause)
+                    throw error.code == .srScan
+                        ? error : SRError(.srScan, opterr: error.faultString, cause: error.cause)
                 }
             }
         default:
-            try host.withEngine(srUUID: srUUID, deviceConfig: config) { engine throws(SRError) in _ = try engine.space() }
+            try host.withEngine(srUUID: srUUID, deviceConfig: config) { engine throws(SRError) in _ = try engine.space()
+            }
         }
         return .nil
     }

@@ -19,7 +19,8 @@ public enum SMAPIInvocation {
     /// Anything but exactly one argument is `BadRequest` (143), as SM's `SRCommand.parse`.
     public static func run(arguments: [String], dispatcher: SMAPIDispatcher) -> String {
         guard arguments.count == 1 else {
-            let error = SRError(.badRequest, opterr: "expected one argument, an XML-RPC methodCall; got \(arguments.count)")
+            let error = SRError(
+                .badRequest, opterr: "expected one argument, an XML-RPC methodCall; got \(arguments.count)")
             return SMAPIReply.fault(error).encoded()
         }
         return dispatcher.reply(toDocument: arguments[0]).encoded()

@@ -15,7 +15,8 @@ public struct StandaloneToolstack: ToolstackLink {
 
     public func vdiUUID(forRef ref: String, sessionRef: String?) throws(SRError) -> String {
         guard Identifier.isUUID(ref) else {
-            throw SRError(.vdiMissing, opterr: "cannot resolve \(ref.prefix(64)) without a toolstack: pass the VDI's uuid")
+            throw SRError(
+                .vdiMissing, opterr: "cannot resolve \(ref.prefix(64)) without a toolstack: pass the VDI's uuid")
         }
         return ref
     }

@@ -34,9 +34,11 @@ struct SRListCommand: ParsableCommand {
                 uuid: entry.uuid, nameLabel: entry.nameLabel, nameDescription: entry.nameDescription, type: entry.type,
                 attached: entry.attached, deviceConfig: entry.deviceConfig)
             if entry.attached,
-                let (space, count) = try? context.withEngine(entry, { _, engine in
-                    (try engine.space(), engine.vdis.filter { !$0.hidden }.count)
-                })
+                let (space, count) = try? context.withEngine(
+                    entry,
+                    { _, engine in
+                        (try engine.space(), engine.vdis.filter { !$0.hidden }.count)
+                    })
             {
                 row.physicalSize = space.physicalSize
                 row.physicalUtilisation = space.physicalUtilisation

@@ -25,8 +25,12 @@ struct SRScanCommand: ParsableCommand {
         let result = Report(
             sr: entry.uuid, introduced: report.introduced, forgotten: report.forgotten, updated: report.updated)
         if output.json { return try Output.json(result) }
-        print("scanned SR \(entry.uuid): \(report.introduced.count) introduced, \(report.forgotten.count) forgotten, \(report.updated.count) updated")
-        for (word, uuids) in [("introduced", report.introduced), ("forgotten", report.forgotten), ("updated", report.updated)] {
+        print(
+            "scanned SR \(entry.uuid): \(report.introduced.count) introduced, \(report.forgotten.count) forgotten, \(report.updated.count) updated"
+        )
+        for (word, uuids) in [
+            ("introduced", report.introduced), ("forgotten", report.forgotten), ("updated", report.updated),
+        ] {
             for uuid in uuids { print("  \(word) \(uuid)") }
         }
     }

@@ -42,12 +42,15 @@ enum ImageTransfer {
     /// written, and so is every chunk where the VDI held data the source does not (as zeros);
     /// chunks empty in both are left alone, so a new VDI stays sparse. The VDI must be at least
     /// as large as the source; beyond the source's end it reads as zeros afterwards.
-    static func write(_ source: any ConversionSource, into record: VDIRecord, engine: SREngine, progress: ProgressReporter?)
+    static func write(
+        _ source: any ConversionSource, into record: VDIRecord, engine: SREngine, progress: ProgressReporter?
+    )
         throws
     {
         guard source.virtualSize <= record.virtualSize else {
             throw SRError(
-                .vdiSize, opterr: "the image holds \(source.virtualSize) bytes; VDI \(record.uuid) only \(record.virtualSize)")
+                .vdiSize,
+                opterr: "the image holds \(source.virtualSize) bytes; VDI \(record.uuid) only \(record.virtualSize)")
         }
         if record.volumeType == .vhd {
             // One flush at the end instead of one per new block: an import is not atomic anyway.
@@ -94,7 +97,9 @@ enum ImageTransfer {
             let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[..<count])
             slice.initializeMemory(as: UInt8.self, repeating: 0)
             let readable = source.virtualSize > offset ? Int(min(UInt64(count), source.virtualSize - offset)) : 0
-            if readable > 0 { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: slice[..<readable]), at: offset) }
+            if readable > 0 {
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: slice[..<readable]), at: offset)
+            }
             let changed: Bool
             if held.contains(offset) {
                 let old = UnsafeMutableRawBufferPointer(rebasing: existing[..<count])

@@ -1,10 +1,11 @@
+import ArgumentParser
+import Glibc
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import ArgumentParser
-import Glibc
 
 /// Options every command shares.
 struct OutputOptions: ParsableArguments {
@@ -28,7 +29,9 @@ enum Output {
     static func tableText(_ headers: [String], _ rows: [[String]]) -> String {
         var widths = headers.map(\.count)
         for row in rows {
-            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
         }
         func line(_ cells: [String]) -> String {
             var text = ""

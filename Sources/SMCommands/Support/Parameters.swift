@@ -11,7 +11,8 @@ struct Parameters {
     init(_ arguments: [String], keys: [String], mapPrefixes: [String] = []) throws {
         for argument in arguments {
             guard let equals = argument.firstIndex(of: "=") else {
-                throw ValidationError("expected key=value, got '\(argument)' (keys: \(Self.allowed(keys, mapPrefixes)))")
+                throw ValidationError(
+                    "expected key=value, got '\(argument)' (keys: \(Self.allowed(keys, mapPrefixes)))")
             }
             let key = String(argument[..<equals])
             let value = String(argument[argument.index(after: equals)...])

@@ -1,9 +1,10 @@
+import SM
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import SM
 
 /// The SRs this host knows, with each one's type and device-config (the toolstack's PBD
 /// role), so later commands find an SR by uuid or name. A JSON file,
@@ -52,14 +53,20 @@ struct SRRegistry {
         guard let reference, !reference.isEmpty else {
             let attached = all.filter(\.attached)
             guard attached.count == 1 else {
-                throw CLIError(attached.isEmpty ? "no SR is attached: create or attach one first" : "several SRs are attached: name one with sr=<uuid or name-label>")
+                throw CLIError(
+                    attached.isEmpty
+                        ? "no SR is attached: create or attach one first"
+                        : "several SRs are attached: name one with sr=<uuid or name-label>")
             }
             return attached[0]
         }
         if let entry = all.first(where: { $0.uuid == reference }) { return entry }
         let named = all.filter { $0.nameLabel == reference }
         guard named.count == 1 else {
-            throw CLIError(named.isEmpty ? "no known SR has uuid or name-label '\(reference)'" : "several SRs are named '\(reference)': use the uuid")
+            throw CLIError(
+                named.isEmpty
+                    ? "no known SR has uuid or name-label '\(reference)'"
+                    : "several SRs are named '\(reference)': use the uuid")
         }
         return named[0]
     }

@@ -17,7 +17,9 @@ struct VDICreateCommand: ParsableCommand {
     func run() throws {
         let given = try Parameters(
             parameters, keys: ["sr", "sr-uuid", "name-label", "name-description", "virtual-size", "type", "uuid"])
-        guard let size = try given.size("virtual-size") else { throw ValidationError("missing parameter virtual-size=…") }
+        guard let size = try given.size("virtual-size") else {
+            throw ValidationError("missing parameter virtual-size=…")
+        }
         var request = SREngine.NewVDI(size: size)
         request.uuid = given["uuid"]
         request.nameLabel = given["name-label"] ?? ""

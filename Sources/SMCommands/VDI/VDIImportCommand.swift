@@ -34,7 +34,8 @@ struct VDIImportCommand: ParsableCommand {
                 if try host.backendState(engine, uuid).isInUse {
                     throw SRError(.vdiInUse, opterr: "VDI \(uuid) is attached on this host")
                 }
-                try ImageTransfer.write(source, into: record, engine: engine, progress: ProgressReporter(label: "importing"))
+                try ImageTransfer.write(
+                    source, into: record, engine: engine, progress: ProgressReporter(label: "importing"))
                 return try engine.refreshVDI(uuid)
             }
             if output.json { try Output.json(record) } else { print(record.uuid) }
@@ -48,7 +49,8 @@ struct VDIImportCommand: ParsableCommand {
         let record = try context.withEngine(entry) { host, engine -> VDIRecord in
             let record = try host.createVDI(engine, request)
             do {
-                try ImageTransfer.write(source, into: record, engine: engine, progress: ProgressReporter(label: "importing"))
+                try ImageTransfer.write(
+                    source, into: record, engine: engine, progress: ProgressReporter(label: "importing"))
             } catch {
                 try? engine.deleteVDI(record.uuid)
                 throw error

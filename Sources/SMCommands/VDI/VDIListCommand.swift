@@ -23,7 +23,8 @@ struct VDIListCommand: ParsableCommand {
         let given = try Parameters(parameters, keys: ["sr", "sr-uuid", "uuid"])
         let context = CLIContext()
         let reference = given["sr"] ?? given["sr-uuid"]
-        let entries = try reference.map { [try context.registry.find($0)] } ?? context.registry.entries().filter(\.attached)
+        let entries =
+            try reference.map { [try context.registry.find($0)] } ?? context.registry.entries().filter(\.attached)
         var listings: [Listing] = []
         for entry in entries {
             var vdis = try context.withEngine(entry) { _, engine in engine.vdis }
@@ -76,13 +77,16 @@ enum VDITree {
         var kind: [String] = []
         if record.hidden { kind.append("base copy") }
         if record.isASnapshot {
-            kind.append("snapshot" + (record.snapshotOf.isEmpty ? "" : " of \(record.snapshotOf.prefix(8))") + " at \(record.snapshotTime)")
+            kind.append(
+                "snapshot" + (record.snapshotOf.isEmpty ? "" : " of \(record.snapshotOf.prefix(8))")
+                    + " at \(record.snapshotTime)")
         }
         if record.volumeType == .raw { kind.append("raw") }
         if record.readOnly && !record.hidden { kind.append("read-only") }
         if kind.isEmpty { kind.append("disk") }
         return [
-            record.hidden && record.nameLabel == "base copy" ? "" : record.nameLabel, ByteSize.format(record.virtualSize),
+            record.hidden && record.nameLabel == "base copy" ? "" : record.nameLabel,
+            ByteSize.format(record.virtualSize),
             ByteSize.format(record.physicalUtilisation), kind.joined(separator: ", "),
         ]
     }
