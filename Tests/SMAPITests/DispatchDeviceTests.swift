@@ -56,6 +56,27 @@ struct DispatchDeviceTests {
                 == "<?xml version=\"1.0\" ?>\n<SRlist/>\n")
     }
 
+    /// A real block device (a loop device made here): formatted and mounted without `-o loop`.
+    @Test func aBlockDeviceSRIsMountedDirectly() throws {
+        let setup = ExternalCommand("losetup", ["--find", "--show", image]).run()
+        try #require(setup.succeeded, "\(setup.output)")
+        let loop = setup.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = ExternalCommand("losetup", ["-d", loop]).run() }
+        let config = ["device": loop]
+        let sr = Identifier.newUUID()
+        try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: config).requireNil()
+        try harness.call("sr_attach", sr: sr, deviceConfig: config).requireNil()
+        let mount = try #require(MountTable.entry(at: mountPoint(sr)))
+        #expect(mount.source == loop && mount.fileSystemType == "ext4")
+        let vdi = try harness.createVDI(in: sr, deviceConfig: config)
+        let probe = try harness.call(
+            "sr_probe", deviceConfig: config, extra: [.init("sr_sm_config", ["metadata": "true"])])
+        #expect(try probe.requireString().contains("<UUID>\(sr)</UUID>\n\t\t<Devlist>\(loop)</Devlist>"))
+        try harness.call("vdi_delete", sr: sr, vdi: vdi, deviceConfig: config).requireNil()
+        try harness.call("sr_delete", sr: sr, deviceConfig: config).requireNil()
+        #expect(!MountTable.isMountPoint(mountPoint(sr)))
+    }
+
     @Test func attachingTheWrongSRsDeviceIs47AndAMountedDeviceCannotBeFormatted() throws {
         let sr = Identifier.newUUID()
         try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: config).requireNil()
