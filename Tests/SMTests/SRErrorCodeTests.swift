@@ -80,7 +80,15 @@ import Testing
             #expect(code.description == description, "\(name)")
             #expect(SRErrorCode.numbered(number) == code)
         }
-        #expect(SRErrorCode.all.count == Self.documented.count)
+        #expect(SRErrorCode.all.count == Self.documented.count + SRErrorCode.driverFamilies.count)
+    }
+
+    /// The driver families come from the upstream XML, verbatim.
+    @Test func driverFamilyCodesCarryTheUpstreamDescriptions() throws {
+        #expect(SRErrorCode.named("ConfigDeviceInvalid")?.number == 91)
+        #expect(SRErrorCode.named("ConfigDeviceInvalid")?.description == "The device is not a valid path")
+        #expect(SRErrorCode.named("FileSRRmDir")?.number == 62)
+        #expect(SRErrorCode.named("LVMUnMount")?.description == "Logical Volume unmount/deactivate error")
     }
 
     @Test func catalogueHasUniqueNamesAndNumbersInNumberOrder() {

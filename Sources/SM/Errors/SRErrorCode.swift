@@ -255,7 +255,7 @@ public struct SRErrorCode: Hashable, Sendable {
         smGeneral, fistPoint, tapdiskAlreadyRunning, illegalXMLChar, tapdiskFailed, cbtActivateFailed,
         cbtDeactivateFailed, cbtMetadataInconsistent, cbtChangedBlocksError, sharedFileSystemNoWrite, wipefsFailure,
         genericException,
-    ]
+    ].followed(by: driverFamilies)
 
     private static let byName: [String: SRErrorCode] = Dictionary(
         all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
