@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "VHDUtilCommands", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
         .target(name: "SM", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
         .target(name: "XMLRPC", swiftSettings: strict),
+        .target(name: "NBD", dependencies: ["VHD", "BlockIO"], swiftSettings: strict),
         .target(name: "SMAPI", dependencies: ["SM", "XMLRPC"], swiftSettings: strict),
         .target(name: "ExtDriver", dependencies: ["SM", "VHD", "BlockIO"], path: "Sources/Drivers/ext", swiftSettings: strict),
         .target(
@@ -50,6 +51,7 @@ let package = Package(
             name: "VHDUtilCommandsTests", dependencies: ["VHDUtilCommands", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "SMTests", dependencies: ["SM", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC"]),
+        .testTarget(name: "NBDTests", dependencies: ["NBD", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "SMAPITests", dependencies: ["SMAPI", "SM", "XMLRPC", "ExtDriver", "TestSupport"]),
         .testTarget(name: "SMCommandsTests", dependencies: ["SMCommands", "SM", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["VHD", "VHDFormat", "BlockIO", "TestSupport"]),

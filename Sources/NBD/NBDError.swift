@@ -1,0 +1,23 @@
+/// Everything the NBD server reports: socket failures, protocol violations by the peer, and
+/// export failures carrying the NBD error value to put on the wire.
+public enum NBDError: Error, Sendable, Equatable {
+    /// A socket call failed; `operation` names the C function, `errno` its error.
+    case system(operation: String, errno: Int32)
+    /// The peer closed the connection (a short read).
+    case closed
+    /// The peer broke the protocol in a way the stream cannot recover from.
+    case protocolViolation(String)
+    /// An export operation failed with `errno` (an NBD error value, §3.7 of NBD.md).
+    case export(errno: UInt32, message: String)
+}
+
+/// The NBD error values (NBD spec, "Error values"); never host errno values unmapped.
+public enum NBDErrno {
+    public static let eperm: UInt32 = 1
+    public static let eio: UInt32 = 5
+    public static let einval: UInt32 = 22
+    public static let enospc: UInt32 = 28
+    public static let eoverflow: UInt32 = 75
+    public static let enotsup: UInt32 = 95
+    public static let eshutdown: UInt32 = 108
+}

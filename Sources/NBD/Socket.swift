@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A blocking stream socket descriptor with one typed wrapper per system call.
+struct Socket: Sendable, Hashable {
+    let descriptor: Int32
+
+    /// A new Unix stream socket. The corresponding C function is `socket`.
+    static func unixStream() throws(NBDError) -> Socket {
+        #if canImport(Glibc)
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #else
+        let descriptor = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { throw .system(operation: "socket", errno: errno) }
+        return Socket(descriptor: descriptor)
+    }
+
+    /// Binds to the Unix socket `path` (at most 107 bytes). The corresponding C function is `bind`.
+    func bind(path: String) throws(NBDError) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { throw .system(operation: "bind", errno: ENAMETOOLONG) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                #if canImport(Glibc)
+                Glibc.bind(descriptor, generic, socklen_t(MemoryLayout<sockaddr_un>.size))
+                #else
+                Darwin.bind(descriptor, generic, socklen_t(MemoryLayout<sockaddr_un>.size))
+                #endif
+            }
+        }
+        guard result == 0 else { throw .system(operation: "bind", errno: errno) }
+    }
+
+    /// Starts listening. The corresponding C function is `listen`.
+    func listen(backlog: Int32 = 64) throws(NBDError) {
+        #if canImport(Glibc)
+        let result = Glibc.listen(descriptor, backlog)
+        #else
+        let result = Darwin.listen(descriptor, backlog)
+        #endif
+        guard result == 0 else { throw .system(operation: "listen", errno: errno) }
+    }
+
+    /// Waits for a connection. The corresponding C function is `accept`.
+    func accept() throws(NBDError) -> Socket {
+        while true {
+            #if canImport(Glibc)
+            let client = Glibc.accept(descriptor, nil, nil)
+            #else
+            let client = Darwin.accept(descriptor, nil, nil)
+            #endif
+            if client >= 0 { return Socket(descriptor: client) }
+            if errno == EINTR || errno == ECONNABORTED { continue }
+            throw .system(operation: "accept", errno: errno)
+        }
+    }
+
+    /// Reads exactly `count` bytes; a peer that closes first throws `.closed`.
+    /// The corresponding C function is `recv`.
+    func read(exactly count: Int) throws(NBDError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        try buffer.withMutableWireBytes { (raw) throws(NBDError) in try read(into: raw) }
+        return buffer
+    }
+
+    /// Fills `buffer` completely. The corresponding C function is `recv`.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(NBDError) {
+        var done = 0
+        while done < buffer.count {
+            let result = recv(descriptor, buffer.baseAddress! + done, buffer.count - done, 0)
+            if result > 0 {
+                done += result
+            } else if result == 0 {
+                throw .closed
+            } else if errno != EINTR {
+                if errno == ECONNRESET { throw .closed }
+                throw .system(operation: "recv", errno: errno)
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, never raising `SIGPIPE`. The corresponding C function is `send`.
+    func write(_ bytes: UnsafeRawBufferPointer) throws(NBDError) {
+        var done = 0
+        while done < bytes.count {
+            #if canImport(Glibc)
+            let flags = Int32(MSG_NOSIGNAL)
+            #else
+            let flags: Int32 = 0
+            #endif
+            let result = send(descriptor, bytes.baseAddress! + done, bytes.count - done, flags)
+            if result >= 0 {
+                done += result
+            } else if errno != EINTR {
+                if errno == EPIPE || errno == ECONNRESET { throw .closed }
+                throw .system(operation: "send", errno: errno)
+            }
+        }
+    }
+
+    func write(_ bytes: [UInt8]) throws(NBDError) {
+        try bytes.withWireBytes { (raw) throws(NBDError) in try write(raw) }
+    }
+
+    /// Stops both directions, waking a thread blocked in `accept` or `recv`.
+    /// The corresponding C function is `shutdown`.
+    func shutdown() {
+        #if canImport(Glibc)
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR))
+        #else
+        _ = Darwin.shutdown(descriptor, SHUT_RDWR)
+        #endif
+    }
+
+    /// Releases the descriptor. The corresponding C function is `close`.
+    func close() {
+        #if canImport(Glibc)
+        _ = Glibc.close(descriptor)
+        #else
+        _ = Darwin.close(descriptor)
+        #endif
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import NBD
+import TestSupport
+import Testing
+import VHD
+
+/// Real NBD clients (libnbd's nbdinfo and nbdcopy, qemu-img, qemu-io) against `NBDServer`.
+@Suite struct ClientInteropTests {
+    @Test func nbdinfoReportsTheSizeAndTheReadOnlyFlag() throws {
+        guard let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let served = try ServedChain()
+        for (export, readOnly) in [(served.name, false), (served.readOnlyName, true)] {
+            let result = try nbdinfo.run(["--json", served.uri(export)], timeout: 20).requireSuccess()
+            let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any]
+            let exports = object?["exports"] as? [[String: Any]]
+            let first = try #require(exports?.first, "nbdinfo --json: \(result.output)")
+            #expect((first["export-size"] as? NSNumber)?.uint64Value == ServedChain.virtualSize)
+            #expect((first["is_read_only"] as? Bool) == readOnly)
+            #expect((first["can_flush"] as? Bool) == true)
+        }
+    }
+
+    @Test func nbdinfoMapShowsTheChainsAllocatedRangesAsDataAndTheRestAsHoles() throws {
+        guard let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let served = try ServedChain()
+        let result = try nbdinfo.run(["--map", "--json", served.uri()], timeout: 20).requireSuccess()
+        let entries = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [[String: Any]],
+            "nbdinfo --map --json: \(result.output)")
+        var data: [Range<UInt64>] = []
+        var covered: UInt64 = 0
+        for entry in entries {
+            let offset = try #require((entry["offset"] as? NSNumber)?.uint64Value)
+            let length = try #require((entry["length"] as? NSNumber)?.uint64Value)
+            let type = try #require((entry["type"] as? NSNumber)?.intValue)
+            #expect(offset == covered)
+            covered = offset + length
+            if type == 0 {
+                data.append(offset..<offset + length)
+            } else {
+                #expect(type == 3, "unallocated ranges are hole,zero")
+            }
+        }
+        #expect(covered == ServedChain.virtualSize)
+        let allocated = try served.chain.allocatedRanges()
+        #expect(data == allocated)
+        #expect(data.contains { $0.contains(5 << 20) } && data.contains { $0.contains(12 << 20) })
+        #expect(!data.contains { $0.contains(8 << 20) })
+    }
+
+    @Test func nbdcopyToAFileCopiesWhatTheChainReads() throws {
+        guard let nbdcopy = ServedChain.tool("nbdcopy") else { return }
+        let served = try ServedChain()
+        let output = served.directory.path(for: "copy.raw")
+        _ = try nbdcopy.run([served.uri(served.readOnlyName), output], timeout: 30).requireSuccess()
+        #expect(try ServedChain.fileBytes(output) == served.contents())
+    }
+
+    @Test func qemuImgConvertFromTheExportEqualsTheChain() throws {
+        guard let qemuImg = ServedChain.tool("qemu-img") else { return }
+        let served = try ServedChain()
+        let output = served.directory.path(for: "convert.raw")
+        _ = try qemuImg.run(["convert", "-f", "raw", "-O", "raw", served.uri(), output], timeout: 30)
+            .requireSuccess()
+        #expect(try ServedChain.fileBytes(output) == served.contents())
+    }
+
+    @Test func qemuIOWritesLandInTheLeafAndReadBackThroughTheChain() throws {
+        guard let qemuIO = ServedChain.tool("qemu-io") else { return }
+        let served = try ServedChain()
+        var expected = try served.contents()
+        _ = try qemuIO.run(["-f", "raw", "-c", "write -P 0xab 1M 64k", "-c", "write -z 0 4k", served.uri()], timeout: 30)
+            .requireSuccess()
+        for index in (1 << 20)..<((1 << 20) + (64 << 10)) { expected[index] = 0xab }
+        for index in 0..<4096 { expected[index] = 0 }
+        #expect(try served.contents() == expected)
+        let leafData = try served.chain.leaf.allocatedRanges()
+        #expect(leafData.contains { $0.contains(1 << 20) })
+    }
+
+    @Test func writesToTheReadOnlyExportFailAndChangeNothing() throws {
+        guard let qemuIO = ServedChain.tool("qemu-io") else { return }
+        let served = try ServedChain()
+        let before = try served.contents()
+        let result = try qemuIO.run(
+            ["-f", "raw", "-c", "write -P 0xcd 0 4k", served.uri(served.readOnlyName)], timeout: 30)
+        #expect(!result.succeeded || result.output.contains("failed") || result.errorOutput.contains("ermission")
+            || result.errorOutput.contains("read-only") || result.output.contains("read-only"))
+        #expect(try served.contents() == before)
+    }
+}
