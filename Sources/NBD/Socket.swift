@@ -21,25 +21,44 @@ struct Socket: Sendable, Hashable {
 
     /// Binds to the Unix socket `path` (at most 107 bytes). The corresponding C function is `bind`.
     func bind(path: String) throws(NBDError) {
+        try withAddress(path, operation: "bind") { descriptor, address, length in
+            #if canImport(Glibc)
+            Glibc.bind(descriptor, address, length)
+            #else
+            Darwin.bind(descriptor, address, length)
+            #endif
+        }
+    }
+
+    /// Connects to the Unix socket `path` (a client, as the tests use). The corresponding C function is `connect`.
+    func connect(path: String) throws(NBDError) {
+        try withAddress(path, operation: "connect") { descriptor, address, length in
+            #if canImport(Glibc)
+            Glibc.connect(descriptor, address, length)
+            #else
+            Darwin.connect(descriptor, address, length)
+            #endif
+        }
+    }
+
+    private func withAddress(
+        _ path: String, operation: String, _ call: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32
+    ) throws(NBDError) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw .system(operation: "bind", errno: ENAMETOOLONG) }
+        guard bytes.count < capacity else { throw .system(operation: operation, errno: ENAMETOOLONG) }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
         let result = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                #if canImport(Glibc)
-                Glibc.bind(descriptor, generic, socklen_t(MemoryLayout<sockaddr_un>.size))
-                #else
-                Darwin.bind(descriptor, generic, socklen_t(MemoryLayout<sockaddr_un>.size))
-                #endif
+                call(descriptor, generic, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard result == 0 else { throw .system(operation: "bind", errno: errno) }
+        guard result == 0 else { throw .system(operation: operation, errno: errno) }
     }
 
     /// Starts listening. The corresponding C function is `listen`.
