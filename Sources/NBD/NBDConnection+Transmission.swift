@@ -56,16 +56,16 @@ extension NBDConnection {
             range = header.offset..<header.offset + UInt64(header.length)
         }
         switch command {
-            case .read: return try serveRead(header, range: range, export: export)
-            case .write:
-                try payload.withWireBytes { (raw) throws(NBDError) in try export.write(raw, at: header.offset) }
-            case .flush: try export.flush()
-            case .trim: try export.trim(range)
-            case .writeZeroes: try export.writeZeroes(range, keepAllocated: flags.contains(.noHole))
-            case .cache, .disconnect: break
-            case .blockStatus:
-                return try serveBlockStatus(header, range: range, export: export, contextSelected: contextSelected)
-            }
+        case .read: return try serveRead(header, range: range, export: export)
+        case .write:
+            try payload.withWireBytes { (raw) throws(NBDError) in try export.write(raw, at: header.offset) }
+        case .flush: try export.flush()
+        case .trim: try export.trim(range)
+        case .writeZeroes: try export.writeZeroes(range, keepAllocated: flags.contains(.noHole))
+        case .cache, .disconnect: break
+        case .blockStatus:
+            return try serveBlockStatus(header, range: range, export: export, contextSelected: contextSelected)
+        }
         if mutates && flags.contains(.fua) { try export.flush() }
         try send(Reply.simple(cookie: header.cookie, error: 0))
     }

@@ -81,7 +81,10 @@ final class NBDConnection {
             try? reply(OptionReplyType.ack)
             return Choice(name: "", export: nil)
         case OptionCode.list:
-            guard data.isEmpty else { try fail(OptionReplyType.errorInvalid, "LIST takes no data"); return nil }
+            guard data.isEmpty else {
+                try fail(OptionReplyType.errorInvalid, "LIST takes no data")
+                return nil
+            }
             for name in exportNames() {
                 var writer = WireWriter()
                 writer.u32(UInt32(name.utf8.count))
@@ -90,7 +93,10 @@ final class NBDConnection {
             }
             try reply(OptionReplyType.ack)
         case OptionCode.info, OptionCode.go:
-            guard let request = InfoRequest(data) else { try fail(OptionReplyType.errorInvalid, "bad INFO/GO data"); return nil }
+            guard let request = InfoRequest(data) else {
+                try fail(OptionReplyType.errorInvalid, "bad INFO/GO data")
+                return nil
+            }
             guard let export = lookup(request.name) else {
                 try fail(OptionReplyType.errorUnknown, "no export named \(request.name)")
                 return nil
@@ -130,7 +136,10 @@ final class NBDConnection {
     ) throws(NBDError) {
         let isSet = option == OptionCode.setMetaContext
         if isSet { allocationContextExport = nil }
-        guard let request = MetaContextRequest(data) else { try fail(OptionReplyType.errorInvalid, "bad meta context data"); return }
+        guard let request = MetaContextRequest(data) else {
+            try fail(OptionReplyType.errorInvalid, "bad meta context data")
+            return
+        }
         guard !isSet || structuredReplies else {
             try fail(OptionReplyType.errorInvalid, "SET_META_CONTEXT needs structured replies")
             return

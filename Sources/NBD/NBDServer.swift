@@ -63,12 +63,13 @@ public final class NBDServer: Sendable {
     /// Stops accepting, disconnects every client, waits (up to `timeout` seconds) for their
     /// threads to end, and removes the socket file.
     public func stop(timeout: Double = 10) {
-        let (listener, connections) = state.withLock { state in
+        // Shut down under the lock: a connection leaves the set (under the lock) before its
+        // descriptor is closed, so no descriptor shut down here can have been reused.
+        state.withLock { state in
             state.stopping = true
-            return (state.listener, state.connections)
+            state.listener?.shutdown()
+            for connection in state.connections { connection.shutdown() }
         }
-        listener?.shutdown()
-        for connection in connections { connection.shutdown() }
         let deadline = Date().addingTimeInterval(timeout)
         while state.withLock({ $0.threads }) > 0 && Date() < deadline {
             usleep(1000)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A blocking stream socket descriptor with one typed wrapper per system call.
@@ -11,9 +11,9 @@ struct Socket: Sendable, Hashable {
     /// A new Unix stream socket. The corresponding C function is `socket`.
     static func unixStream() throws(NBDError) -> Socket {
         #if canImport(Glibc)
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
-        let descriptor = socket(AF_UNIX, SOCK_STREAM, 0)
+            let descriptor = socket(AF_UNIX, SOCK_STREAM, 0)
         #endif
         guard descriptor >= 0 else { throw .system(operation: "socket", errno: errno) }
         return Socket(descriptor: descriptor)
@@ -23,9 +23,9 @@ struct Socket: Sendable, Hashable {
     func bind(path: String) throws(NBDError) {
         try withAddress(path, operation: "bind") { descriptor, address, length in
             #if canImport(Glibc)
-            Glibc.bind(descriptor, address, length)
+                Glibc.bind(descriptor, address, length)
             #else
-            Darwin.bind(descriptor, address, length)
+                Darwin.bind(descriptor, address, length)
             #endif
         }
     }
@@ -34,9 +34,9 @@ struct Socket: Sendable, Hashable {
     func connect(path: String) throws(NBDError) {
         try withAddress(path, operation: "connect") { descriptor, address, length in
             #if canImport(Glibc)
-            Glibc.connect(descriptor, address, length)
+                Glibc.connect(descriptor, address, length)
             #else
-            Darwin.connect(descriptor, address, length)
+                Darwin.connect(descriptor, address, length)
             #endif
         }
     }
@@ -64,9 +64,9 @@ struct Socket: Sendable, Hashable {
     /// Starts listening. The corresponding C function is `listen`.
     func listen(backlog: Int32 = 64) throws(NBDError) {
         #if canImport(Glibc)
-        let result = Glibc.listen(descriptor, backlog)
+            let result = Glibc.listen(descriptor, backlog)
         #else
-        let result = Darwin.listen(descriptor, backlog)
+            let result = Darwin.listen(descriptor, backlog)
         #endif
         guard result == 0 else { throw .system(operation: "listen", errno: errno) }
     }
@@ -75,9 +75,9 @@ struct Socket: Sendable, Hashable {
     func accept() throws(NBDError) -> Socket {
         while true {
             #if canImport(Glibc)
-            let client = Glibc.accept(descriptor, nil, nil)
+                let client = Glibc.accept(descriptor, nil, nil)
             #else
-            let client = Darwin.accept(descriptor, nil, nil)
+                let client = Darwin.accept(descriptor, nil, nil)
             #endif
             if client >= 0 { return Socket(descriptor: client) }
             if errno == EINTR || errno == ECONNABORTED { continue }
@@ -114,9 +114,9 @@ struct Socket: Sendable, Hashable {
         var done = 0
         while done < bytes.count {
             #if canImport(Glibc)
-            let flags = Int32(MSG_NOSIGNAL)
+                let flags = Int32(MSG_NOSIGNAL)
             #else
-            let flags: Int32 = 0
+                let flags: Int32 = 0
             #endif
             let result = send(descriptor, bytes.baseAddress! + done, bytes.count - done, flags)
             if result >= 0 {
@@ -136,18 +136,18 @@ struct Socket: Sendable, Hashable {
     /// The corresponding C function is `shutdown`.
     func shutdown() {
         #if canImport(Glibc)
-        _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR))
+            _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR))
         #else
-        _ = Darwin.shutdown(descriptor, SHUT_RDWR)
+            _ = Darwin.shutdown(descriptor, SHUT_RDWR)
         #endif
     }
 
     /// Releases the descriptor. The corresponding C function is `close`.
     func close() {
         #if canImport(Glibc)
-        _ = Glibc.close(descriptor)
+            _ = Glibc.close(descriptor)
         #else
-        _ = Darwin.close(descriptor)
+            _ = Darwin.close(descriptor)
         #endif
     }
 }

@@ -53,7 +53,9 @@ struct WireReader {
 
 extension Array where Element == UInt8 {
     /// `withUnsafeMutableBytes` keeping the typed error of `body`.
-    mutating func withMutableWireBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    mutating func withMutableWireBytes<R, E: Error>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
+    ) throws(E) -> R {
         let result: Result<R, E> = withUnsafeMutableBytes { buffer in
             do throws(E) { return .success(try body(buffer)) } catch { return .failure(error) }
         }

@@ -45,7 +45,7 @@ import VHD
 
         let garbage = try RawClient(served.socketPath)
         try garbage.socket.write(Array("GET / HTTP/1.1\r\n\r\n".utf8))
-        garbage.socket.close()
+        garbage.close()
         try expectStillServing(served)
     }
 
@@ -117,7 +117,9 @@ import VHD
         let client = try RawClient(served.socketPath)
         _ = try client.connect(to: served.readOnlyName, structured: true)
         let payload = [UInt8](repeating: 0xee, count: 4096)
-        for (type, body) in [(Command.write.rawValue, payload), (Command.writeZeroes.rawValue, []), (Command.trim.rawValue, [])] {
+        for (type, body) in [
+            (Command.write.rawValue, payload), (Command.writeZeroes.rawValue, []), (Command.trim.rawValue, []),
+        ] {
             let cookie = try client.request(type, offset: 0, length: 4096, payload: body)
             let chunk = try client.chunk()
             #expect(chunk.type == Reply.ChunkType.error && chunk.cookie == cookie && chunk.flags == Reply.done)
@@ -145,11 +147,11 @@ import VHD
             let header = RequestHeader(flags: 0, type: Command.write.rawValue, cookie: 1, offset: 0, length: 1 << 20)
             let bytes = header.encoded() + [UInt8](repeating: 0x55, count: 100)
             try client.socket.write(Array(bytes.prefix(cut)))
-            client.socket.close()
+            client.close()
         }
         let halfGreeted = try RawClient(served.socketPath)
         _ = try halfGreeted.socket.read(exactly: 8)
-        halfGreeted.socket.close()
+        halfGreeted.close()
         try expectStillServing(served)
         let deadline = Date().addingTimeInterval(5)
         while served.server.connectionCount > 0 && Date() < deadline { usleep(1000) }

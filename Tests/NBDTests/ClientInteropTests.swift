@@ -69,8 +69,10 @@ import VHD
         guard let qemuIO = ServedChain.tool("qemu-io") else { return }
         let served = try ServedChain()
         var expected = try served.contents()
-        _ = try qemuIO.run(["-f", "raw", "-c", "write -P 0xab 1M 64k", "-c", "write -z 0 4k", served.uri()], timeout: 30)
-            .requireSuccess()
+        _ = try qemuIO.run(
+            ["-f", "raw", "-c", "write -P 0xab 1M 64k", "-c", "write -z 0 4k", served.uri()], timeout: 30
+        )
+        .requireSuccess()
         for index in (1 << 20)..<((1 << 20) + (64 << 10)) { expected[index] = 0xab }
         for index in 0..<4096 { expected[index] = 0 }
         #expect(try served.contents() == expected)

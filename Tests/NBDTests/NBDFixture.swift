@@ -21,7 +21,8 @@ final class ServedChain {
         directory = try TemporaryDirectory(prefix: "nbd")
         let basePath = directory.path(for: "base.vhd")
         let base = try Create.image(
-            on: try FileBlockStore.create(path: basePath), name: basePath, options: .init(virtualSize: Self.virtualSize))
+            on: try FileBlockStore.create(path: basePath), name: basePath, options: .init(virtualSize: Self.virtualSize)
+        )
         try Self.write(base, Self.pattern(count: 64 << 10, seed: 1), at: 0)
         try Self.write(base, Self.pattern(count: 8 << 10, seed: 2), at: 12 << 20)
         try base.flush()

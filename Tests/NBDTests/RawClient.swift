@@ -7,13 +7,18 @@ final class RawClient {
 
     init(_ path: String) throws {
         socket = try Socket.unixStream()
-        do { try socket.connect(path: path) } catch {
-            socket.close()
-            throw error
-        }
+        try socket.connect(path: path)  // on failure deinit closes the socket
     }
 
-    deinit { socket.close() }
+    private var isOpen = true
+
+    deinit { close() }
+
+    /// Closes the client's socket once (a second close could hit a reused descriptor).
+    func close() {
+        if isOpen { socket.close() }
+        isOpen = false
+    }
 
     /// Reads the 18-byte greeting and sends `flags`.
     func greet(flags: UInt32 = 3) throws {
@@ -80,7 +85,9 @@ final class RawClient {
 
     /// Sends a request; returns its cookie.
     @discardableResult
-    func request(_ type: UInt16, flags: UInt16 = 0, offset: UInt64, length: UInt32, payload: [UInt8] = []) throws
+    func request(
+        _ type: UInt16, flags: UInt16 = 0, offset: UInt64, length: UInt32, payload: [UInt8] = []
+    ) throws
         -> UInt64
     {
         cookie += 1
