@@ -1,3 +1,4 @@
+import BlockIO
 import Synchronization
 import VHD
 
@@ -53,8 +54,33 @@ public final class ChainExport: NBDExport, @unchecked Sendable {
     }
 
     public func blockStatus(_ range: Range<UInt64>) throws(NBDError) -> [Extent] {
-        let allocated = try locked { () throws(VHDError) in try chain.allocatedRanges() }
+        let allocated = try locked { () throws(VHDError) in try allocatedRanges(in: range) }
         return Self.extents(of: range, allocated: allocated)
+    }
+
+    /// The parts of `range` some layer (or the raw base) holds data for, merged; looks only
+    /// at the blocks `range` touches.
+    func allocatedRanges(in range: Range<UInt64>) throws(VHDError) -> [Range<UInt64>] {
+        var ranges: [Range<UInt64>] = []
+        for image in chain.layers {
+            let within = range.clamped(to: 0..<image.virtualSize)
+            ranges += try image.extents(in: within).filter(\.isPresent).map(\.range)
+        }
+        if let rawBase = chain.rawBase {
+            let within = range.clamped(to: 0..<min(rawBase.size, size))
+            if !within.isEmpty {
+                do { ranges += try rawBase.allocatedRanges(in: within) } catch { throw .io(error) }
+            }
+        }
+        var merged: [Range<UInt64>] = []
+        for piece in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !piece.isEmpty {
+            if let last = merged.last, piece.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, piece.upperBound)
+            } else {
+                merged.append(piece)
+            }
+        }
+        return merged
     }
 
     /// `range` cut into extents: allocated ranges as data (0), the gaps as hole and zero.

@@ -214,4 +214,23 @@ import VHD
         for client in clients { #expect(client.isClosedByServer()) }
         #expect(!FileManager.default.fileExists(atPath: served.socketPath))
     }
+
+    @Test(arguments: [UInt32(1), UInt32(3)])
+    func exportNameAnswersWithSizeFlagsAndZeroesUnlessBothSidesDropThem(clientFlags: UInt32) throws {
+        let served = try ServedChain()
+        let client = try RawClient(served.socketPath)
+        try client.greet(flags: clientFlags)
+        try client.sendOption(OptionCode.exportName, Array(served.readOnlyName.utf8))
+        let padded = clientFlags & Handshake.clientNoZeroes == 0
+        var reader = WireReader(try client.socket.read(exactly: padded ? 134 : 10))
+        #expect(reader.u64() == ServedChain.virtualSize)
+        let flags = TransmissionFlags(rawValue: reader.u16() ?? 0)
+        #expect(flags.contains([.hasFlags, .readOnly, .sendFlush]) && !flags.contains(.sendTrim))
+        #expect(reader.bytes(reader.remaining) == [UInt8](repeating: 0, count: padded ? 124 : 0))
+        let cookie = try client.request(Command.read.rawValue, offset: 12 << 20, length: 512)
+        #expect(try client.simpleReply() == (0, cookie))
+        #expect(try client.socket.read(exactly: 512) == Array(try served.contents()[(12 << 20)..<((12 << 20) + 512)]))
+        try client.request(Command.disconnect.rawValue, offset: 0, length: 0)
+        #expect(client.isClosedByServer())
+    }
 }

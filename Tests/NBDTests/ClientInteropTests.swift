@@ -103,4 +103,32 @@ import VHD
         #expect(try served.contents() == bytes)
         _ = try qemuImg.run(["compare", "-f", "raw", "-F", "raw", source, served.uri()], timeout: 30).requireSuccess()
     }
+
+    @Test func qemuImgMapSeesTheSameAllocationThroughRequestOneBlockStatus() throws {
+        guard let qemuImg = ServedChain.tool("qemu-img") else { return }
+        let served = try ServedChain()
+        let result = try qemuImg.run(["map", "--output=json", "-f", "raw", served.uri()], timeout: 30).requireSuccess()
+        let entries = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [[String: Any]], "\(result)")
+        var data: [Range<UInt64>] = []
+        for entry in entries where (entry["data"] as? Bool) == true {
+            let start = try #require((entry["start"] as? NSNumber)?.uint64Value)
+            let length = try #require((entry["length"] as? NSNumber)?.uint64Value)
+            if let last = data.last, last.upperBound == start {
+                data[data.count - 1] = last.lowerBound..<start + length
+            } else {
+                data.append(start..<start + length)
+            }
+        }
+        #expect(data == (try served.chain.allocatedRanges()))
+    }
+
+    @Test func nbdinfoListShowsEveryExport() throws {
+        guard let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let served = try ServedChain()
+        let result = try nbdinfo.run(["--list", "--json", served.uri()], timeout: 20).requireSuccess()
+        let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any]
+        let names = (object?["exports"] as? [[String: Any]])?.compactMap { $0["export-name"] as? String }
+        #expect(names?.sorted() == [served.name, served.readOnlyName].sorted(), "\(result)")
+    }
 }
