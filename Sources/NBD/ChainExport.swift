@@ -38,7 +38,7 @@ public final class ChainExport: NBDExport, @unchecked Sendable {
     /// and are skipped unless `keepAllocated`.
     public func writeZeroes(_ range: Range<UInt64>, keepAllocated: Bool) throws(NBDError) {
         try locked { () throws(VHDError) in
-            let targets = keepAllocated ? [range] : try chain.allocatedRanges().map { $0.clamped(to: range) }
+            let targets = keepAllocated ? [range] : try allocatedRanges(in: range)
             let zeroes = [UInt8](repeating: 0, count: 1 << 20)
             for target in targets where !target.isEmpty {
                 var offset = target.lowerBound

@@ -4,6 +4,8 @@ final class NBDConnection {
     /// The largest READ or WRITE payload served (32 MiB, what qemu and nbdcopy send at most).
     static let maximumPayload: UInt32 = 32 << 20
     static let preferredBlockSize: UInt32 = 4096
+    /// The options a client may send before choosing an export (nbdinfo --list sends two per export).
+    static let maximumOptionCount = 1024
 
     let socket: Socket
     let lookup: (String) -> (any NBDExport)?
@@ -40,7 +42,7 @@ final class NBDConnection {
             throw .protocolViolation("unknown client flags \(clientFlags)")
         }
         noZeroes = clientFlags & Handshake.clientNoZeroes != 0
-        while true {
+        for _ in 0..<Self.maximumOptionCount {
             var header = WireReader(try socket.read(exactly: 16))
             guard header.u64() == Handshake.optionMagic, let option = header.u32(), let length = header.u32() else {
                 throw .protocolViolation("bad option magic")
@@ -52,6 +54,7 @@ final class NBDConnection {
                 return (chosen.name, export)
             }
         }
+        throw .protocolViolation("more than \(Self.maximumOptionCount) options")
     }
 
     private struct Choice {

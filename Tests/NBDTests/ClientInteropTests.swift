@@ -131,4 +131,40 @@ import VHD
         let names = (object?["exports"] as? [[String: Any]])?.compactMap { $0["export-name"] as? String }
         #expect(names?.sorted() == [served.name, served.readOnlyName].sorted(), "\(result)")
     }
+
+    @Test func qemuIORandomWritesMatchAReferenceModel() throws {
+        guard let qemuIO = ServedChain.tool("qemu-io") else { return }
+        let served = try ServedChain()
+        var model = try served.contents()
+        var generator = SplitMix(seed: 0x5eed)
+        var commands: [String] = []
+        for index in 0..<60 {
+            let length = Int(generator.next() % 96 + 1) * 512
+            let offset = Int(generator.next() % (ServedChain.virtualSize - UInt64(length)) / 512) * 512
+            let byte = UInt8(truncatingIfNeeded: index * 37 + 1)
+            commands += ["-c", "write -P \(byte) \(offset) \(length)"]
+            model.replaceSubrange(offset..<offset + length, with: repeatElement(byte, count: length))
+        }
+        for _ in 0..<20 {
+            let offset = Int(generator.next() % (ServedChain.virtualSize / 512)) * 512
+            let byte = model[offset]
+            commands += ["-c", "read -P \(byte) \(offset) 512"]
+        }
+        let result = try qemuIO.run(["-f", "raw"] + commands + [served.uri()], timeout: 60).requireSuccess()
+        #expect(!result.output.contains("Pattern verification failed"), "\(result)")
+        #expect(try served.contents() == model)
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for reproducible random I/O.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
 }
