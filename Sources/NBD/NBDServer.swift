@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// An NBD server on a Unix socket: fixed-newstyle handshake, exports looked up by name, one
-/// thread per connection, several connections at once.
+/// An NBD server on a Unix socket (or, on request, TCP): fixed-newstyle handshake, exports
+/// looked up by name, one thread per connection, several connections at once.
 ///
 /// ```swift
 /// let server = NBDServer(socketPath: "/run/sm/nbd.sock", exports: [vdiUUID: ChainExport(chain: chain)])
@@ -10,8 +10,25 @@ import Synchronization
 /// defer { server.stop() }
 /// ```
 public final class NBDServer: Sendable {
-    /// The Unix socket path the server listens on.
-    public let socketPath: String
+    /// Where a server listens.
+    public enum Endpoint: Sendable, Equatable {
+        /// A Unix stream socket at `path` (the default transport).
+        case unix(path: String)
+        /// TCP on the IPv4 address `host` (loopback unless asked otherwise); port 0 picks a free one.
+        case tcp(host: String = "127.0.0.1", port: UInt16 = 10809)
+    }
+
+    /// Where the server listens.
+    public let endpoint: Endpoint
+
+    /// The Unix socket path, for a Unix endpoint.
+    public var socketPath: String? {
+        if case .unix(let path) = endpoint { return path }
+        return nil
+    }
+
+    /// The TCP port bound by `start()` (the one picked for port 0), for a TCP endpoint.
+    public var port: UInt16? { state.withLock { $0.port } }
 
     private struct State {
         var exports: [String: any NBDExport]
@@ -19,14 +36,20 @@ public final class NBDServer: Sendable {
         var connections: Set<Socket> = []
         var threads = 0
         var stopping = false
+        var port: UInt16?
     }
 
     private let state: Mutex<State>
 
-    /// A server for `exports` (export name → export), not yet listening.
-    public init(socketPath: String, exports: [String: any NBDExport] = [:]) {
-        self.socketPath = socketPath
+    /// A server for `exports` (export name → export) at `endpoint`, not yet listening.
+    public init(endpoint: Endpoint, exports: [String: any NBDExport] = [:]) {
+        self.endpoint = endpoint
         state = Mutex(State(exports: exports))
+    }
+
+    /// A server for `exports` on the Unix socket `socketPath`, not yet listening.
+    public convenience init(socketPath: String, exports: [String: any NBDExport] = [:]) {
+        self.init(endpoint: .unix(path: socketPath), exports: exports)
     }
 
     /// Adds or replaces the export called `name`; connections already open keep theirs.
@@ -40,19 +63,33 @@ public final class NBDServer: Sendable {
     /// The number of client connections being served.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
-    /// Binds `socketPath` (replacing a stale socket file), listens, and accepts on a thread of its own.
+    /// Binds the endpoint (replacing a stale Unix socket file), listens, and accepts on a
+    /// thread of its own.
     ///
     /// - Throws: `NBDError.system` when the socket cannot be created, bound or listened on.
     public func start() throws(NBDError) {
-        unlink(socketPath)
-        let listener = try Socket.unixStream()
+        let listener: Socket
+        var port: UInt16?
+        switch endpoint {
+        case .unix(let path):
+            unlink(path)
+            listener = try Socket.unixStream()
+        case .tcp:
+            listener = try Socket.tcpStream()
+        }
         do {
-            try listener.bind(path: socketPath)
+            switch endpoint {
+            case .unix(let path): try listener.bind(path: path)
+            case .tcp(let host, let requested):
+                try listener.bind(ipv4: host, port: requested)
+                port = try listener.localPort()
+            }
             try listener.listen()
         } catch {
             listener.close()
             throw error
         }
+        state.withLock { $0.port = port }
         state.withLock {
             $0.listener = listener
             $0.threads += 1
@@ -78,13 +115,14 @@ public final class NBDServer: Sendable {
             if let listener = state.listener { listener.close() }
             state.listener = nil
         }
-        unlink(socketPath)
+        if let socketPath { unlink(socketPath) }
     }
 
     private func acceptLoop(_ listener: Socket) {
         defer { state.withLock { $0.threads -= 1 } }
         while true {
             guard let client = try? listener.accept() else { return }
+            if case .tcp = endpoint { try? client.setNoDelay() }
             let admitted = state.withLock { state in
                 guard !state.stopping else { return false }
                 state.connections.insert(client)

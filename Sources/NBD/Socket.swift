@@ -19,6 +19,67 @@ struct Socket: Sendable, Hashable {
         return Socket(descriptor: descriptor)
     }
 
+    /// A new IPv4 TCP stream socket with `SO_REUSEADDR` set. The corresponding C function is `socket`.
+    static func tcpStream() throws(NBDError) -> Socket {
+        #if canImport(Glibc)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #else
+            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { throw .system(operation: "socket", errno: errno) }
+        let socket = Socket(descriptor: descriptor)
+        do { try socket.setOption(SOL_SOCKET, SO_REUSEADDR, name: "SO_REUSEADDR") } catch {
+            socket.close()
+            throw error
+        }
+        return socket
+    }
+
+    /// Sets an integer socket option to 1. The corresponding C function is `setsockopt`.
+    func setOption(_ level: Int32, _ option: Int32, name: String) throws(NBDError) {
+        var one: Int32 = 1
+        guard setsockopt(descriptor, level, option, &one, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw .system(operation: "setsockopt(\(name))", errno: errno)
+        }
+    }
+
+    /// Disables Nagle's algorithm (NBD wants `TCP_NODELAY` on both sides).
+    func setNoDelay() throws(NBDError) {
+        try setOption(Int32(IPPROTO_TCP), TCP_NODELAY, name: "TCP_NODELAY")
+    }
+
+    /// Binds to the IPv4 address `host` (dotted quad) and `port` (0 = any free port).
+    /// The corresponding C functions are `inet_pton` and `bind`.
+    func bind(ipv4 host: String, port: UInt16) throws(NBDError) {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            throw .system(operation: "inet_pton(\(host))", errno: EINVAL)
+        }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                #if canImport(Glibc)
+                    Glibc.bind(descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
+                #else
+                    Darwin.bind(descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
+                #endif
+            }
+        }
+        guard result == 0 else { throw .system(operation: "bind", errno: errno) }
+    }
+
+    /// The local IPv4 port the socket is bound to. The corresponding C function is `getsockname`.
+    func localPort() throws(NBDError) -> UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let result = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard result == 0 else { throw .system(operation: "getsockname", errno: errno) }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
     /// Binds to the Unix socket `path` (at most 107 bytes). The corresponding C function is `bind`.
     func bind(path: String) throws(NBDError) {
         try withAddress(path, operation: "bind") { descriptor, address, length in

@@ -156,6 +156,24 @@ import VHD
     }
 }
 
+extension ClientInteropTests {
+    @Test func tcpOnLoopbackServesTheSameExport() throws {
+        guard let qemuImg = ServedChain.tool("qemu-img"), let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let served = try ServedChain()
+        let server = NBDServer(endpoint: .tcp(port: 0), exports: [served.name: ChainExport(chain: served.chain)])
+        try server.start()
+        defer { server.stop() }
+        let port = try #require(server.port)
+        #expect(port != 0 && server.socketPath == nil)
+        let uri = "nbd://127.0.0.1:\(port)/\(served.name)"
+        let info = try nbdinfo.run(["--json", uri], timeout: 20).requireSuccess()
+        #expect(info.output.contains("\"export-size\": \(ServedChain.virtualSize)"), "\(info)")
+        let output = served.directory.path(for: "tcp.raw")
+        _ = try qemuImg.run(["convert", "-f", "raw", "-O", "raw", uri, output], timeout: 30).requireSuccess()
+        #expect(try ServedChain.fileBytes(output) == served.contents())
+    }
+}
+
 /// A small deterministic generator (SplitMix64) for reproducible random I/O.
 struct SplitMix {
     var state: UInt64
