@@ -1,3 +1,4 @@
+import VHD
 /// VDI operations with this host's checks around the engine: names clipped, VDIs in use
 /// refused (`VDIInUse`, 24), and the block backend driven. Each takes the engine of an SR
 /// opened with `withEngine`, so it runs under the SR lock.
@@ -8,6 +9,17 @@ extension SRHost {
         request.nameLabel = try Self.checkedName(request.nameLabel)
         request.nameDescription = try Self.checkedName(request.nameDescription)
         return try engine.createVDI(request)
+    }
+
+    /// Creates a VDI holding `source`'s content (see `SREngine.importVDI`).
+    public func importVDI(
+        _ engine: SREngine, _ request: SREngine.NewVDI, from source: any ConversionSource,
+        progress: ((Double) -> Void)? = nil
+    ) throws(SRError) -> VDIRecord {
+        var request = request
+        request.nameLabel = try Self.checkedName(request.nameLabel)
+        request.nameDescription = try Self.checkedName(request.nameDescription)
+        return try engine.importVDI(request, from: source, progress: progress)
     }
 
     /// Deletes a VDI; `VDIInUse` while it is attached or active on this host.

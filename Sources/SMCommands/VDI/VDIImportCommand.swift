@@ -47,15 +47,8 @@ struct VDIImportCommand: ParsableCommand {
         request.volumeType = try VDIOptions.volumeType(given["type"])
         let entry = try context.registry.find(given["sr"] ?? given["sr-uuid"])
         let record = try context.withEngine(entry) { host, engine -> VDIRecord in
-            let record = try host.createVDI(engine, request)
-            do {
-                try ImageTransfer.write(
-                    source, into: record, engine: engine, progress: ProgressReporter(label: "importing"))
-            } catch {
-                try? engine.deleteVDI(record.uuid)
-                throw error
-            }
-            return try engine.refreshVDI(record.uuid)
+            let progress = ProgressReporter(label: "importing")
+            return try host.importVDI(engine, request, from: source) { progress.update($0) }
         }
         if output.json { try Output.json(record) } else { print(record.uuid) }
     }

@@ -52,11 +52,14 @@ final class DynamicVHDSink: ConversionSink {
     var staging: [UInt8]
     var chunkSize: UInt64 { UInt64(header.blockSize) }
 
-    init(store: any BlockStore, size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize) throws(VHDError) {
-        let options = Create.Options(virtualSize: size, blockSize: blockSize)
+    init(
+        store: any BlockStore, size: UInt64, blockSize: UInt32 = DynamicHeader.defaultBlockSize,
+        preallocatedSize: UInt64? = nil
+    ) throws(VHDError) {
+        let options = Create.Options(virtualSize: size, blockSize: blockSize, preallocatedSize: preallocatedSize)
         try Create.validate(options)
         let metadata = Create.sparseMetadata(options)
-        let entries = UInt32(Layout.blockCount(size: size, blockSize: blockSize))
+        let entries = UInt32(Layout.blockCount(size: max(size, preallocatedSize ?? 0), blockSize: blockSize))
         self.store = store
         layout = Layout.newImage(maxTableEntries: entries, locatorCount: 0)
         guard let footer = try? Footer(decoding: Array(metadata.prefix(Footer.size))),

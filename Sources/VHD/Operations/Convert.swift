@@ -48,9 +48,11 @@ public enum Convert {
         if sync { try VHDError.wrap { () throws(BlockIOError) in try store.flush() } }
     }
 
-    /// Streams `source` into `store` (empty) in `format`.
+    /// Streams `source` into `store` (empty) in `format`; a dynamic VHD's BAT is sized for
+    /// `preallocatedSize` when given (room to grow without moving blocks).
     public static func convert(
-        _ source: any ConversionSource, to format: Format, store: any BlockStore, progress: ((Double) -> Void)? = nil
+        _ source: any ConversionSource, to format: Format, store: any BlockStore, preallocatedSize: UInt64? = nil,
+        progress: ((Double) -> Void)? = nil
     ) throws(VHDError) {
         let sink: any ConversionSink
         let vhdSize = roundUp(source.virtualSize, to: sectorSize)
@@ -61,7 +63,7 @@ public enum Convert {
                 diskType: .fixed, currentSize: vhdSize, uuid: .random(), timestamp: .now(),
                 dataOffset: Footer.noDataOffset)
             sink = try RawSink(store: store, size: vhdSize, footer: footer)
-        case .vhdDynamic: sink = try DynamicVHDSink(store: store, size: vhdSize)
+        case .vhdDynamic: sink = try DynamicVHDSink(store: store, size: vhdSize, preallocatedSize: preallocatedSize)
         }
         try pump(source, into: sink, chunk: sink.chunkSize, progress: progress)
     }
