@@ -22,9 +22,11 @@ final class NBDConnection {
     }
 
     /// Serves until the client leaves or breaks the protocol; never throws.
-    func run() {
+    func run(handshakeTimeout: Double) {
         do {
+            try socket.setReceiveTimeout(handshakeTimeout)
             guard let (name, export) = try negotiate() else { return }
+            try socket.setReceiveTimeout(0)
             try transmit(export, contextSelected: allocationContextExport == name)
         } catch {
             // A closed or broken stream ends this connection only.

@@ -41,9 +41,23 @@ public final class NBDServer: Sendable {
 
     private let state: Mutex<State>
 
+    /// Seconds a client may take over the whole handshake before it is disconnected.
+    public let handshakeTimeout: Double
+    /// Connections served at once; further clients are closed at once.
+    public let maximumConnections: Int
+
     /// A server for `exports` (export name → export) at `endpoint`, not yet listening.
-    public init(endpoint: Endpoint, exports: [String: any NBDExport] = [:]) {
+    ///
+    /// - Parameters:
+    ///   - handshakeTimeout: seconds a client may take to choose an export.
+    ///   - maximumConnections: clients served at once; more are disconnected on arrival.
+    public init(
+        endpoint: Endpoint, exports: [String: any NBDExport] = [:], handshakeTimeout: Double = 30,
+        maximumConnections: Int = 256
+    ) {
         self.endpoint = endpoint
+        self.handshakeTimeout = handshakeTimeout
+        self.maximumConnections = maximumConnections
         state = Mutex(State(exports: exports))
     }
 
@@ -124,14 +138,15 @@ public final class NBDServer: Sendable {
             guard let client = try? listener.accept() else { return }
             if case .tcp = endpoint { try? client.setNoDelay() }
             let admitted = state.withLock { state in
-                guard !state.stopping else { return false }
+                guard !state.stopping, state.connections.count < maximumConnections else { return false }
                 state.connections.insert(client)
                 state.threads += 1
                 return true
             }
             guard admitted else {
                 client.close()
-                return
+                if state.withLock({ $0.stopping }) { return }
+                continue
             }
             spawn { [self] in serve(client) }
         }
@@ -142,7 +157,7 @@ public final class NBDServer: Sendable {
             socket: client,
             lookup: { [self] name in state.withLock { $0.exports[name] } },
             exportNames: { [self] in exportNames })
-        connection.run()
+        connection.run(handshakeTimeout: handshakeTimeout)
         state.withLock { state in
             state.connections.remove(client)
             state.threads -= 1

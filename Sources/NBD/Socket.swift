@@ -43,6 +43,16 @@ struct Socket: Sendable, Hashable {
         }
     }
 
+    /// Makes a blocking receive give up after `seconds` (0 = wait forever); a timed-out read
+    /// throws `.system(operation: "recv", errno: EAGAIN)`. The corresponding C function is `setsockopt`.
+    func setReceiveTimeout(_ seconds: Double) throws(NBDError) {
+        var value = timeval()
+        value.tv_sec = Int(seconds)
+        value.tv_usec = Int((seconds - Double(Int(seconds))) * 1_000_000)
+        guard setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size)) == 0
+        else { throw .system(operation: "setsockopt(SO_RCVTIMEO)", errno: errno) }
+    }
+
     /// Disables Nagle's algorithm (NBD wants `TCP_NODELAY` on both sides).
     func setNoDelay() throws(NBDError) {
         try setOption(Int32(IPPROTO_TCP), TCP_NODELAY, name: "TCP_NODELAY")

@@ -233,4 +233,33 @@ import VHD
         try client.request(Command.disconnect.rawValue, offset: 0, length: 0)
         #expect(client.isClosedByServer())
     }
+
+    @Test func idleHandshakesTimeOutAndConnectionsBeyondTheCapAreClosed() throws {
+        let served = try ServedChain()
+        let path = served.directory.path(for: "capped.sock")
+        let server = NBDServer(
+            endpoint: .unix(path: path), exports: [served.name: ChainExport(chain: served.chain)], handshakeTimeout: 0.3,
+            maximumConnections: 2)
+        try server.start()
+        defer { server.stop() }
+        let idle = try RawClient(path)
+        let started = Date()
+        _ = try idle.socket.read(exactly: 18)
+        #expect(idle.isClosedByServer())
+        #expect(Date().timeIntervalSince(started) < 5)
+
+        let first = try RawClient(path)
+        let second = try RawClient(path)
+        for client in [first, second] { _ = try client.connect(to: served.name, structured: false) }
+        let third = try RawClient(path)
+        #expect(third.isClosedByServer())
+        Thread.sleep(forTimeInterval: 0.5)
+        let cookie = try first.request(Command.flush.rawValue, offset: 0, length: 0)
+        #expect(try first.simpleReply() == (0, cookie), "an established connection outlives the handshake timeout")
+        first.close()
+        let deadline = Date().addingTimeInterval(5)
+        while server.connectionCount > 1 && Date() < deadline { usleep(1000) }
+        let fourth = try RawClient(path)
+        #expect(try fourth.connect(to: served.name, structured: false).last == OptionReplyType.ack)
+    }
 }
