@@ -77,24 +77,64 @@ extension NBDConnection {
         if structuredReplies && header.length == 0 {
             return try send(Reply.noneChunk(cookie: header.cookie))
         }
-        var message: [UInt8]
-        if structuredReplies {
+        guard structuredReplies else {
+            var message = Reply.simple(cookie: header.cookie, error: 0)
+            let headerCount = message.count
+            message += [UInt8](repeating: 0, count: Int(header.length))
+            try message.withMutableWireBytes { (raw) throws(NBDError) in
+                try export.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[headerCount...]), at: header.offset)
+            }
+            return try send(message)
+        }
+        try send(try structuredRead(header, range: range, export: export))
+    }
+
+    /// A structured READ reply: an `OFFSET_HOLE` chunk for each run that reads as zeroes, an
+    /// `OFFSET_DATA` chunk for the rest, all read before anything is sent (so an error is one
+    /// error chunk), DONE on the last.
+    private func structuredRead(
+        _ header: RequestHeader, range: Range<UInt64>, export: any NBDExport
+    ) throws(NBDError) -> [UInt8] {
+        var extents = (try? export.blockStatus(range)) ?? []
+        if extents.reduce(UInt64(0), { $0 + UInt64($1.length) }) != UInt64(header.length)
+            || extents.contains(where: { $0.length == 0 })
+        {
+            extents = [Extent(length: header.length, flags: [])]
+        }
+        var message: [UInt8] = []
+        message.reserveCapacity(Int(header.length) + 32 * extents.count)
+        var reads: [(index: Int, offset: UInt64, count: Int)] = []
+        var offset = header.offset
+        for (position, extent) in extents.enumerated() {
+            let flags = position == extents.count - 1 ? Reply.done : 0
             var writer = WireWriter()
-            writer.append(
-                Reply.chunkHeader(
-                    cookie: header.cookie, type: Reply.ChunkType.offsetData, flags: Reply.done,
-                    length: 8 + header.length))
-            writer.u64(header.offset)
-            message = writer.bytes
-        } else {
-            message = Reply.simple(cookie: header.cookie, error: 0)
+            if extent.flags.contains(.zero) {
+                writer.append(
+                    Reply.chunkHeader(cookie: header.cookie, type: Reply.ChunkType.offsetHole, flags: flags, length: 12)
+                )
+                writer.u64(offset)
+                writer.u32(extent.length)
+                message += writer.bytes
+            } else {
+                writer.append(
+                    Reply.chunkHeader(
+                        cookie: header.cookie, type: Reply.ChunkType.offsetData, flags: flags, length: 8 + extent.length
+                    ))
+                writer.u64(offset)
+                message += writer.bytes
+                reads.append((message.count, offset, Int(extent.length)))
+                message += repeatElement(0, count: Int(extent.length))
+            }
+            offset += UInt64(extent.length)
         }
-        let headerCount = message.count
-        message += [UInt8](repeating: 0, count: Int(header.length))
         try message.withMutableWireBytes { (raw) throws(NBDError) in
-            try export.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[headerCount...]), at: header.offset)
+            for read in reads {
+                try export.read(
+                    into: UnsafeMutableRawBufferPointer(rebasing: raw[read.index..<read.index + read.count]),
+                    at: read.offset)
+            }
         }
-        try send(message)
+        return message
     }
 
     private func serveBlockStatus(

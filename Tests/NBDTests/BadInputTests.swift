@@ -163,11 +163,14 @@ import VHD
         let served = try ServedChain()
         let client = try RawClient(served.socketPath)
         _ = try client.connect(to: served.name, structured: true)
-        let read = try client.request(Command.read.rawValue, offset: (5 << 20) - 512, length: 1024)
-        let data = try client.chunk()
-        #expect(data.type == Reply.ChunkType.offsetData && data.cookie == read && data.flags == Reply.done)
         let contents = try served.contents()
-        #expect(Array(data.payload.dropFirst(8)) == Array(contents[((5 << 20) - 512)..<((5 << 20) + 512)]))
+        let mixed = try client.structuredRead(offset: (5 << 20) - 512, length: 8192)
+        #expect(mixed.data == Array(contents[((5 << 20) - 512)..<((5 << 20) + 7680)]))
+        #expect(mixed.types == [Reply.ChunkType.offsetHole, Reply.ChunkType.offsetData, Reply.ChunkType.offsetHole])
+        let hole = try client.structuredRead(offset: 8 << 20, length: 1 << 20)
+        #expect(hole.types == [Reply.ChunkType.offsetHole] && hole.data == [UInt8](repeating: 0, count: 1 << 20))
+        let whole = try client.structuredRead(offset: 0, length: UInt32(ServedChain.virtualSize))
+        #expect(whole.data == contents)
 
         let empty = try client.request(Command.read.rawValue, offset: 0, length: 0)
         #expect(try client.chunk().type == Reply.ChunkType.none && empty > 0)
@@ -238,7 +241,8 @@ import VHD
         let served = try ServedChain()
         let path = served.directory.path(for: "capped.sock")
         let server = NBDServer(
-            endpoint: .unix(path: path), exports: [served.name: ChainExport(chain: served.chain)], handshakeTimeout: 0.3,
+            endpoint: .unix(path: path), exports: [served.name: ChainExport(chain: served.chain)],
+            handshakeTimeout: 0.3,
             maximumConnections: 2)
         try server.start()
         defer { server.stop() }

@@ -123,4 +123,26 @@ final class RawClient {
             return true
         }
     }
+
+    /// A structured READ reassembled from its chunks, with the chunk types seen.
+    func structuredRead(offset: UInt64, length: UInt32) throws -> (data: [UInt8], types: [UInt16]) {
+        let cookie = try request(Command.read.rawValue, offset: offset, length: length)
+        var data = [UInt8](repeating: 0xff, count: Int(length))
+        var types: [UInt16] = []
+        while true {
+            let chunk = try self.chunk()
+            precondition(chunk.cookie == cookie, "a chunk for another request")
+            types.append(chunk.type)
+            var reader = WireReader(chunk.payload)
+            if chunk.type == Reply.ChunkType.offsetData {
+                let start = Int((reader.u64() ?? 0) - offset)
+                data.replaceSubrange(start..<start + reader.remaining, with: reader.bytes(reader.remaining) ?? [])
+            } else if chunk.type == Reply.ChunkType.offsetHole {
+                let start = Int((reader.u64() ?? 0) - offset)
+                let count = Int(reader.u32() ?? 0)
+                data.replaceSubrange(start..<start + count, with: repeatElement(0, count: count))
+            }
+            if chunk.flags & Reply.done != 0 { return (data, types) }
+        }
+    }
 }
