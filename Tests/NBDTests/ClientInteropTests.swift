@@ -174,6 +174,23 @@ extension ClientInteropTests {
     }
 }
 
+extension ClientInteropTests {
+    @Test func nbdcopyBetweenTwoExportsWithFlushAndMultiConn() throws {
+        guard let nbdcopy = ServedChain.tool("nbdcopy"), let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let source = try ServedChain()
+        let destination = try ServedChain()
+        let fresh = ServedChain.pattern(count: 3 << 20, seed: 11)
+        try fresh.withUnsafeBytes { try source.chain.write($0, at: (7 << 20) + 512) }
+        try [UInt8](repeating: 0x77, count: 4096).withUnsafeBytes { try destination.chain.write($0, at: 14 << 20) }
+        #expect(try destination.contents() != source.contents())
+        let multiConn = try nbdinfo.run(["--can", "multi-conn", destination.uri()], timeout: 20)
+        #expect(multiConn.status == 0, "CAN_MULTI_CONN is advertised: \(multiConn)")
+        _ = try nbdcopy.run(["--flush", source.uri(source.readOnlyName), destination.uri()], timeout: 30)
+            .requireSuccess()
+        #expect(try destination.contents() == source.contents())
+    }
+}
+
 /// A small deterministic generator (SplitMix64) for reproducible random I/O.
 struct SplitMix {
     var state: UInt64
