@@ -5,9 +5,10 @@ import Testing
 import VHD
 
 /// Real NBD clients (libnbd's nbdinfo and nbdcopy, qemu-img, qemu-io) against `NBDServer`.
-@Suite struct ClientInteropTests {
+@Suite(.enabled(if: ServedChain.haveClients, Comment(rawValue: ServedChain.missingClients)), .timeLimit(.minutes(2)))
+struct ClientInteropTests {
     @Test func nbdinfoReportsTheSizeAndTheReadOnlyFlag() throws {
-        guard let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
         for (export, readOnly) in [(served.name, false), (served.readOnlyName, true)] {
             let result = try nbdinfo.run(["--json", served.uri(export)], timeout: 20).requireSuccess()
@@ -21,7 +22,7 @@ import VHD
     }
 
     @Test func nbdinfoMapShowsTheChainsAllocatedRangesAsDataAndTheRestAsHoles() throws {
-        guard let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
         let result = try nbdinfo.run(["--map", "--json", served.uri()], timeout: 20).requireSuccess()
         let entries = try #require(
@@ -49,7 +50,7 @@ import VHD
     }
 
     @Test func nbdcopyToAFileCopiesWhatTheChainReads() throws {
-        guard let nbdcopy = ServedChain.tool("nbdcopy") else { return }
+        let nbdcopy = try Tool.require("nbdcopy")
         let served = try ServedChain()
         let output = served.directory.path(for: "copy.raw")
         _ = try nbdcopy.run([served.uri(served.readOnlyName), output], timeout: 30).requireSuccess()
@@ -57,7 +58,7 @@ import VHD
     }
 
     @Test func qemuImgConvertFromTheExportEqualsTheChain() throws {
-        guard let qemuImg = ServedChain.tool("qemu-img") else { return }
+        let qemuImg = try Tool.require("qemu-img")
         let served = try ServedChain()
         let output = served.directory.path(for: "convert.raw")
         _ = try qemuImg.run(["convert", "-f", "raw", "-O", "raw", served.uri(), output], timeout: 30)
@@ -66,7 +67,7 @@ import VHD
     }
 
     @Test func qemuIOWritesLandInTheLeafAndReadBackThroughTheChain() throws {
-        guard let qemuIO = ServedChain.tool("qemu-io") else { return }
+        let qemuIO = try Tool.require("qemu-io")
         let served = try ServedChain()
         var expected = try served.contents()
         _ = try qemuIO.run(
@@ -81,7 +82,7 @@ import VHD
     }
 
     @Test func writesToTheReadOnlyExportFailAndChangeNothing() throws {
-        guard let qemuIO = ServedChain.tool("qemu-io") else { return }
+        let qemuIO = try Tool.require("qemu-io")
         let served = try ServedChain()
         let before = try served.contents()
         let result = try qemuIO.run(
@@ -92,7 +93,8 @@ import VHD
     }
 
     @Test func nbdcopyIntoTheExportWritesTheLeafAndQemuImgCompareAgrees() throws {
-        guard let nbdcopy = ServedChain.tool("nbdcopy"), let qemuImg = ServedChain.tool("qemu-img") else { return }
+        let nbdcopy = try Tool.require("nbdcopy")
+        let qemuImg = try Tool.require("qemu-img")
         let served = try ServedChain()
         let source = served.directory.path(for: "source.raw")
         var bytes = [UInt8](repeating: 0, count: Int(ServedChain.virtualSize))
@@ -105,7 +107,7 @@ import VHD
     }
 
     @Test func qemuImgMapSeesTheSameAllocationThroughRequestOneBlockStatus() throws {
-        guard let qemuImg = ServedChain.tool("qemu-img") else { return }
+        let qemuImg = try Tool.require("qemu-img")
         let served = try ServedChain()
         let result = try qemuImg.run(["map", "--output=json", "-f", "raw", served.uri()], timeout: 30).requireSuccess()
         let entries = try #require(
@@ -124,7 +126,7 @@ import VHD
     }
 
     @Test func nbdinfoListShowsEveryExport() throws {
-        guard let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
         let result = try nbdinfo.run(["--list", "--json", served.uri()], timeout: 20).requireSuccess()
         let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any]
@@ -133,7 +135,7 @@ import VHD
     }
 
     @Test func qemuIORandomWritesMatchAReferenceModel() throws {
-        guard let qemuIO = ServedChain.tool("qemu-io") else { return }
+        let qemuIO = try Tool.require("qemu-io")
         let served = try ServedChain()
         var model = try served.contents()
         var generator = SplitMix(seed: 0x5eed)
@@ -158,7 +160,8 @@ import VHD
 
 extension ClientInteropTests {
     @Test func tcpOnLoopbackServesTheSameExport() throws {
-        guard let qemuImg = ServedChain.tool("qemu-img"), let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let qemuImg = try Tool.require("qemu-img")
+        let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
         let server = NBDServer(endpoint: .tcp(port: 0), exports: [served.name: ChainExport(chain: served.chain)])
         try server.start()
@@ -176,7 +179,8 @@ extension ClientInteropTests {
 
 extension ClientInteropTests {
     @Test func nbdcopyBetweenTwoExportsWithFlushAndMultiConn() throws {
-        guard let nbdcopy = ServedChain.tool("nbdcopy"), let nbdinfo = ServedChain.tool("nbdinfo") else { return }
+        let nbdcopy = try Tool.require("nbdcopy")
+        let nbdinfo = try Tool.require("nbdinfo")
         let source = try ServedChain()
         let destination = try ServedChain()
         let fresh = ServedChain.pattern(count: 3 << 20, seed: 11)
