@@ -71,6 +71,16 @@ public final class NBDServer: Sendable {
         state.withLock { $0.exports[name] = export }
     }
 
+    /// The export called `name`; the default name `""` means the only export when there is
+    /// just one (what `nbd:unix:PATH` without `exportname=` asks for).
+    public func export(named name: String) -> (any NBDExport)? {
+        state.withLock { state in
+            if let export = state.exports[name] { return export }
+            if name.isEmpty && state.exports.count == 1 { return state.exports.values.first }
+            return nil
+        }
+    }
+
     /// The export names, sorted.
     public var exportNames: [String] { state.withLock { $0.exports.keys.sorted() } }
 
@@ -155,7 +165,7 @@ public final class NBDServer: Sendable {
     private func serve(_ client: Socket) {
         let connection = NBDConnection(
             socket: client,
-            lookup: { [self] name in state.withLock { $0.exports[name] } },
+            lookup: { [self] name in export(named: name) },
             exportNames: { [self] in exportNames })
         connection.run(handshakeTimeout: handshakeTimeout)
         state.withLock { state in

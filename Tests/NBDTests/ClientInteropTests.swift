@@ -195,6 +195,21 @@ extension ClientInteropTests {
     }
 }
 
+extension ClientInteropTests {
+    @Test func theDefaultExportNameMeansTheOnlyExport() throws {
+        let qemuImg = try Tool.require("qemu-img")
+        let served = try ServedChain()
+        let path = served.directory.path(for: "single.sock")
+        let server = NBDServer(socketPath: path, exports: [served.name: ChainExport(chain: served.chain)])
+        try server.start()
+        defer { server.stop() }
+        let info = try qemuImg.run(["info", "--output=json", "nbd:unix:\(path)"], timeout: 20).requireSuccess()
+        let object = try JSONSerialization.jsonObject(with: Data(info.standardOutput)) as? [String: Any]
+        #expect((object?["virtual-size"] as? NSNumber)?.uint64Value == ServedChain.virtualSize, "\(info)")
+        #expect(served.server.export(named: "") == nil, "two exports: no default")
+    }
+}
+
 /// A small deterministic generator (SplitMix64) for reproducible random I/O.
 struct SplitMix {
     var state: UInt64
