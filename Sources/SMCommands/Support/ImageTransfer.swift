@@ -106,7 +106,7 @@ enum ImageTransfer {
                 try current(old, offset)
                 changed = !equal(UnsafeRawBufferPointer(old), UnsafeRawBufferPointer(slice))
             } else {
-                changed = !isZero(UnsafeRawBufferPointer(slice))
+                changed = !ZeroDetection.isZero(UnsafeRawBufferPointer(slice))
             }
             if changed { try sink(UnsafeRawBufferPointer(slice), offset) }
             progress?.update(size == 0 ? 1 : Double(offset + UInt64(count)) / Double(size))
@@ -131,17 +131,5 @@ enum ImageTransfer {
         guard first.count == second.count else { return false }
         guard let a = first.baseAddress, let b = second.baseAddress else { return true }
         return memcmp(a, b, first.count) == 0
-    }
-
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        let words = bytes.count / 8
-        var index = 0
-        while index < words {
-            if base.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) != 0 { return false }
-            index += 1
-        }
-        for tail in (words * 8)..<bytes.count where bytes[tail] != 0 { return false }
-        return true
     }
 }

@@ -125,8 +125,8 @@ public struct RawSource: ConversionSource {
 }
 
 /// Fast all-zero test of a buffer, a word at a time.
-enum ZeroDetection {
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+public enum ZeroDetection {
+    public static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let words = bytes.count / 8
         var accumulated: UInt64 = 0
