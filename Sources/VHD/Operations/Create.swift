@@ -131,7 +131,12 @@ public enum Create {
             currentSize: options.virtualSize, version: batmap.version)
         bytes.setBytesAt(footer.encoded(), 0)
         bytes.setBytesAt(header.encoded(), Int(Layout.headerOffset))
-        bytes.setBytesAt(BlockAllocationTable(count: Int(entries)).encoded(), Int(layout.batOffset))
+        // An empty BAT is all 0xFFFFFFFF entries then zero padding: filled in place, since it is
+        // the one structure whose size follows the disk's (4 MiB for 2 TiB).
+        let batStart = Int(layout.batOffset)
+        bytes.withUnsafeMutableBytes { raw in
+            if let base = raw.baseAddress { _ = memset(base + batStart, 0xFF, Int(entries) * 4) }
+        }
         bytes.setBytesAt(batmap.encoded(), Int(layout.batmapHeaderOffset))
         bytes.setBytesAt(footer.encoded(), Int(layout.endOfHeaders))
         return bytes
