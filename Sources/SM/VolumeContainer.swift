@@ -75,6 +75,11 @@ public enum VolumeNaming {
         uuid + (type == .vhd ? ".vhd" : ".raw")
     }
 
+    /// The volume a parent locator names: its last path component (`./<name>` → `<name>`).
+    public static func volume(ofLocator reference: String) -> String {
+        reference.split(separator: "/").last.map(String.init) ?? reference
+    }
+
     /// The VDI uuid and type a volume name stands for; nil for anything else in the container.
     public static func vdi(of volume: String) -> (uuid: String, type: VDIRecord.VolumeType)? {
         for (suffix, type) in [(".vhd", VDIRecord.VolumeType.vhd), (".raw", .raw)] where volume.hasSuffix(suffix) {

@@ -88,7 +88,7 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
 extension VHDError {
     /// Wraps a storage error from a throwing BlockIO call.
     @inline(__always)
-    static func wrap<T>(_ body: () throws(BlockIOError) -> T) throws(VHDError) -> T {
+    public static func wrap<T>(_ body: () throws(BlockIOError) -> T) throws(VHDError) -> T {
         do { return try body() } catch { throw .io(error) }
     }
 }

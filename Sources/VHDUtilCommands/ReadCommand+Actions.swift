@@ -87,6 +87,11 @@ extension ReadCommand {
 
         /// `-m BLK`: raw sector bitmaps.
         func printBitmap(block: UInt64) -> Int32 {
+            printAllocated(from: block) { (index) throws(VHDError) in try image.readBitmap(block: index) }
+        }
+
+        /// For `loopCount` blocks from `block`: `read`'s bytes raw on stdout, or "not allocated".
+        private func printAllocated(from block: UInt64, _ read: (Int) throws(VHDError) -> [UInt8]) -> Int32 {
             if let error = blockRangeError(block) { return error }
             for index in 0..<loopCount {
                 let current = block + UInt64(index)
@@ -95,7 +100,7 @@ extension ReadCommand {
                     continue
                 }
                 do {
-                    let bytes = try image.readBitmap(block: Int(current))
+                    let bytes = try read(Int(current))
                     bytes.withUnsafeBytes { console.out.writeUnbuffered($0) }
                 } catch {
                     return error.errno
@@ -195,21 +200,7 @@ extension ReadCommand {
 
         /// `-d BLK`: raw block data.
         func printData(block: UInt64) -> Int32 {
-            if let error = blockRangeError(block) { return error }
-            for index in 0..<loopCount {
-                let current = block + UInt64(index)
-                if entry(current) == Self.unused {
-                    console.print("block \(conv(current)) not allocated")
-                    continue
-                }
-                do {
-                    let bytes = try image.readBlock(block: Int(current))
-                    bytes.withUnsafeBytes { console.out.writeUnbuffered($0) }
-                } catch {
-                    return error.errno
-                }
-            }
-            return 0
+            printAllocated(from: block) { (index) throws(VHDError) in try image.readBlock(block: index) }
         }
 
         /// `-r SEC`: `count` sectors read through the chain, in pieces of at most 2 MiB.

@@ -13,7 +13,7 @@ import VHD
 
     @Test(arguments: snapshotPoints)
     func snapshotInterruptedAnywhereRecovers(point: String) throws {
-        var sr = try DirectorySR()
+        let sr = try DirectorySR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         let data = [UInt8](repeating: 0x42, count: 8192)
         try sr.write(vdi.uuid, data, at: 4096)
@@ -39,7 +39,7 @@ import VHD
 
     @Test(arguments: ["revert:created", "revert:renamed"])
     func revertInterruptedAnywhereRecovers(point: String) throws {
-        var sr = try DirectorySR()
+        let sr = try DirectorySR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         try sr.write(vdi.uuid, [UInt8](repeating: 1, count: 512), at: 0)
         let snapshot = try #require(try sr.engine.snapshot(vdi.uuid, now: now).newVDI)
@@ -57,7 +57,7 @@ import VHD
 
     @Test(arguments: Resize.Step.allCases.map(\.rawValue))
     func offlineResizeInterruptedAnywhereKeepsTheData(step: String) throws {
-        var sr = try DirectorySR()
+        let sr = try DirectorySR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         let data = [UInt8](repeating: 0x33, count: 4096)
         try sr.write(vdi.uuid, data, at: 0)

@@ -110,7 +110,7 @@ let now = "20261121T17:00:00Z"
     }
 
     @Test func chainDepthIsLimited() throws {
-        var sr = try DirectorySR()
+        let sr = try DirectorySR()
         sr.engine.chainDepthLimit = 3
         let vdi = try sr.engine.createVDI(.init(size: 4 << 20))
         for round in 0..<2 {

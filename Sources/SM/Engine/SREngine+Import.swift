@@ -19,7 +19,7 @@ extension SREngine {
             try Convert.convert(
                 PaddedSource(source: source, size: size), to: request.volumeType == .vhd ? .vhdDynamic : .raw, store: store,
                 preallocatedSize: request.volumeType == .vhd ? Self.preallocation(for: size) : nil, progress: progress)
-            try VHDError.wrapFlush(store)
+            try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
         } catch {
             try? container.remove(volume)
             throw SRError(vhd: error, command: "vdi_create")
@@ -51,11 +51,4 @@ struct PaddedSource: ConversionSource {
     }
 
     func dataRanges() throws(VHDError) -> [Range<UInt64>] { try source.dataRanges() }
-}
-
-extension VHDError {
-    /// Flushes `store`, as a `VHDError`.
-    static func wrapFlush(_ store: any BlockStore) throws(VHDError) {
-        do { try store.flush() } catch { throw .io(error) }
-    }
 }

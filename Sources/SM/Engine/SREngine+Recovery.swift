@@ -79,7 +79,7 @@ extension SREngine {
     func leafParent(_ leaf: String) throws -> String {
         let store = try container.open(leaf, writable: false)
         let reference = try ImageSummary.read(store: store, name: leaf).parentReference ?? ""
-        return VolumeNaming.vdi(of: String(reference.split(separator: "/").last ?? ""))?.uuid ?? ""
+        return VolumeNaming.vdi(of: VolumeNaming.volume(ofLocator: reference))?.uuid ?? ""
     }
 
     /// Reverts every resize whose journal volume is still present, then removes the journal.

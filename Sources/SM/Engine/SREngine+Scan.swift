@@ -30,7 +30,7 @@ extension SREngine {
         }
         let parents: [String: String] = found.compactMapValues { entry in
             entry.summary?.parentReference.flatMap { reference in
-                VolumeNaming.vdi(of: String(reference.split(separator: "/").last ?? ""))?.uuid
+                VolumeNaming.vdi(of: VolumeNaming.volume(ofLocator: reference))?.uuid
             }
         }
         let hasChildren = Set(parents.values)

@@ -76,7 +76,7 @@ extension SREngine {
         return try EngineFailure.vhd(command) { () throws(VHDError) -> String in
             let summary = try ImageSummary.read(store: store, name: baseVolume)
             guard summary.isEmpty, let reference = summary.parentReference else { return baseVolume }
-            return reference.split(separator: "/").last.map(String.init) ?? reference
+            return VolumeNaming.volume(ofLocator: reference)
         }
     }
 
@@ -177,10 +177,10 @@ extension SREngine {
         let reference = try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in
             try ImageSummary.read(store: store, name: leaf).parentReference
         }
-        guard let reference, let name = reference.split(separator: "/").last else {
+        guard let reference, !reference.isEmpty else {
             throw EngineFailure.error("VDISnapshot", "the new leaf \(leaf) has no parent")
         }
-        return String(name)
+        return VolumeNaming.volume(ofLocator: reference)
     }
 
     func cloneIsValid(_ volume: String, parent: String) -> Bool {
