@@ -10,10 +10,25 @@ public enum SMEntryPoint {
         let argv0 = arguments.first ?? "sm"
         guard SMAPIInvocation.isPluginName(argv0), let plugin = SMAPIInvocation.pluginName(argv0) else {
             SMCommand.main(Array(arguments.dropFirst()))
+            finishReply()
             exit(0)
         }
         Output.write(pluginOutput(plugin: plugin, arguments: Array(arguments.dropFirst())), to: 1)
+        finishReply()
         exit(0)
+    }
+
+    /// Ends standard output, then runs the upkeep the command left (`AfterReply`). The caller
+    /// reads the reply to end of file, so it goes on while the upkeep runs; standard output
+    /// becomes /dev/null rather than closed so no file opened later can take descriptor 1.
+    static func finishReply() {
+        fflush(nil)
+        let null = open("/dev/null", O_WRONLY)
+        if null >= 0 {
+            dup2(null, 1)
+            close(null)
+        }
+        AfterReply.run()
     }
 
     /// What plugin `plugin` (`EXTSR`) prints for `arguments` (argv without argv[0]).

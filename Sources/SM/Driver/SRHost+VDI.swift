@@ -8,7 +8,17 @@ extension SRHost {
         var request = request
         request.nameLabel = try Self.checkedName(request.nameLabel)
         request.nameDescription = try Self.checkedName(request.nameDescription)
-        return try engine.createVDI(request)
+        let record = try engine.createVDI(request)
+        if record.volumeType == .vhd { scheduleSpares(engine, forSize: record.virtualSize) }
+        return record
+    }
+
+    /// After the reply, makes the spare leaves a snapshot of a VDI of `size` will take, so that
+    /// snapshot writes headers only (`SREngine.replenishSpares`).
+    public func scheduleSpares(_ engine: SREngine, forSize size: UInt64) {
+        AfterReply.schedule { [self] in
+            _ = try? locked(engine.srUUID) { () throws(SRError) in try engine.replenishSpares(forSize: size) }
+        }
     }
 
     /// Creates a VDI holding `source`'s content (see `SREngine.importVDI`).
@@ -35,9 +45,11 @@ extension SRHost {
         _ engine: SREngine, _ uuid: String, type: SREngine.SnapshotType = .double, isClone: Bool = false,
         now: String = XapiTime.now()
     ) throws(SRError) -> SREngine.SnapshotResult {
-        try whilePaused(engine, uuid, for: isClone ? "clone" : "snapshot") { () throws(SRError) in
+        let result = try whilePaused(engine, uuid, for: isClone ? "clone" : "snapshot") { () throws(SRError) in
             try engine.snapshot(uuid, type: type, isClone: isClone, now: now)
         }
+        scheduleSpares(engine, forSize: try engine.vdi(uuid).virtualSize)
+        return result
     }
 
     /// Makes VDI `uuid`'s content snapshot `snapshotUUID`'s (under the same pause rule).
@@ -48,6 +60,7 @@ extension SRHost {
         try whilePaused(engine, uuid, for: "revert") { () throws(SRError) in
             try engine.revert(uuid, to: snapshotUUID, now: now)
         }
+        scheduleSpares(engine, forSize: try engine.vdi(uuid).virtualSize)
     }
 
     /// Grows a VDI. Offline (`online` false) the VDI must not be active read-write here.

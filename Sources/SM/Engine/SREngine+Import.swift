@@ -18,7 +18,7 @@ extension SREngine {
         do throws(VHDError) {
             try Convert.convert(
                 PaddedSource(source: source, size: size), to: request.volumeType == .vhd ? .vhdDynamic : .raw, store: store,
-                preallocatedSize: request.volumeType == .vhd ? Self.preallocation(for: size) : nil, progress: progress)
+                preallocatedSize: request.volumeType == .vhd ? Self.leafCapacity(for: size) : nil, progress: progress)
             try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
         } catch {
             try? container.remove(volume)

@@ -80,19 +80,29 @@ extension SREngine {
         }
     }
 
-    /// Creates `volume` as an empty differencing VHD whose parent is the volume `parent`; its
-    /// BAT has room for online growth when `growable`, else just for `size`.
-    func createChild(_ volume: String, of parent: String, size: UInt64, command: String, growable: Bool = true) throws(SRError) {
+    /// Creates `volume` as an empty differencing VHD whose parent is the volume `parent`, with
+    /// a BAT of `leafCapacity(for: size)` so it can grow online. A ready spare of that capacity
+    /// is taken when there is one (only its headers are written); else the leaf is made whole.
+    func createChild(_ volume: String, of parent: String, size: UInt64, command: String) throws(SRError) {
         let parentStore = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(parent, writable: false) }
         try? container.remove(volume)
-        let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.create(volume, size: 0) }
-        try EngineFailure.vhd(command) { () throws(VHDError) in
-            let parentUUID = try ImageSummary.read(store: parentStore, name: parent).uuid
-            let spec = ParentSpec(
-                uuid: parentUUID, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
-            let preallocation = growable ? Self.preallocation(for: size) : nil
-            try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: preallocation, parent: spec))
+        let parentUUID = try EngineFailure.vhd(command) { () throws(VHDError) in
+            try ImageSummary.read(store: parentStore, name: parent).uuid
         }
+        let spec = ParentSpec(uuid: parentUUID, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
+        let options = Create.Options(virtualSize: size, preallocatedSize: Self.leafCapacity(for: size), parent: spec)
+        if takeSpare(capacity: Self.leafCapacity(for: size), as: volume) {
+            do {
+                let store = try container.open(volume, writable: true)
+                try Create.reuse(emptyImageOn: store, options: options)
+                return
+            } catch {
+                // A spare that is not what its name promises is dropped; the leaf is made whole.
+                try? container.remove(volume)
+            }
+        }
+        let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.create(volume, size: 0) }
+        try EngineFailure.vhd(command) { () throws(VHDError) in try Create.write(on: store, options: options) }
     }
 
     /// Steps after the commit point; idempotent, so recovery can run them again.
@@ -107,8 +117,7 @@ extension SREngine {
         if !clone.isEmpty {
             let cloneVolume = VolumeNaming.volume(for: clone, type: .vhd)
             if !cloneIsValid(cloneVolume, parent: parentVolume) {
-                // A clone is a disk that grows like any other; a snapshot is not written to.
-                try createChild(cloneVolume, of: parentVolume, size: record.virtualSize, command: command, growable: isClone)
+                try createChild(cloneVolume, of: parentVolume, size: record.virtualSize, command: command)
             }
             try faultPoint.check("snapshot:cloned")
         }
@@ -162,14 +171,6 @@ extension SREngine {
             current = records[current]?.parent ?? ""
         }
         return depth
-    }
-
-    /// The size a new leaf's BAT is made for: twice the VDI, at least 64 GiB, at most 2040 GiB,
-    /// so online growth within that needs no block moves. (The BAT is 4 bytes per 2 MiB of
-    /// this size, written and flushed when the leaf is made: the one part of a snapshot's cost
-    /// that follows the disk's size.)
-    static func preallocation(for size: UInt64) -> UInt64 {
-        min(maximumVDISize, max(minimumPreallocation, size.multipliedReportingOverflow(by: 2).partialValue))
     }
 
     func leafParentVolume(_ leaf: String) throws(SRError) -> String {

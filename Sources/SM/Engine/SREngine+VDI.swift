@@ -40,7 +40,7 @@ extension SREngine {
         }
         if request.volumeType == .vhd {
             do {
-                try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.preallocation(for: size)))
+                try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.leafCapacity(for: size)))
             } catch {
                 try? container.remove(volume)
                 throw SRError(vhd: error, command: "vdi_create")

@@ -103,43 +103,7 @@ public enum Create {
     /// The bytes of a new dynamic or differencing image: footer copy, header, BAT, batmap,
     /// locators, footer.
     static func sparseMetadata(_ options: Options) -> [UInt8] {
-        let sizedFor = max(options.virtualSize, options.preallocatedSize ?? 0)
-        let entries = UInt32(Layout.blockCount(size: sizedFor, blockSize: options.blockSize))
-        let locators = options.parent == nil ? [] : Layout.blktapLocatorCodes
-        let layout = Layout.newImage(maxTableEntries: entries, locatorCount: locators.count)
-        var footer = Footer(
-            diskType: options.diskType, currentSize: options.virtualSize, uuid: options.uuid,
-            timestamp: options.timestamp, dataOffset: Layout.headerOffset)
-        footer.storedChecksum = footer.computedChecksum
-        var header = DynamicHeader(tableOffset: layout.batOffset, maxTableEntries: entries, blockSize: options.blockSize)
-        var bytes = [UInt8](repeating: 0, count: Int(layout.endOfHeaders) + Footer.size)
-        if let parent = options.parent {
-            header.parentUUID = parent.uuid
-            header.parentTimestamp = parent.timestamp
-            header.parentName = parent.name
-            for (slot, code) in locators.enumerated() {
-                let payload = Array(ParentLocator.encodePath(parent.relativePath, as: code).prefix(Int(Layout.blktapLocatorSize)))
-                header.locators[slot] = ParentLocator(
-                    platformCodeValue: code.rawValue, dataSpace: UInt32(Layout.blktapLocatorSize),
-                    dataLength: UInt32(payload.count), dataOffset: layout.locatorOffsets[slot])
-                bytes.setBytesAt(payload, Int(layout.locatorOffsets[slot]))
-            }
-        }
-        var batmap = BatmapHeader(mapOffset: layout.batmapMapOffset, mapSectors: layout.batmapMapSectors)
-        batmap.checksum = BatmapHeader.checksum(
-            of: [UInt8](repeating: 0, count: Int(layout.batmapMapSectors) * Int(sectorSize)),
-            currentSize: options.virtualSize, version: batmap.version)
-        bytes.setBytesAt(footer.encoded(), 0)
-        bytes.setBytesAt(header.encoded(), Int(Layout.headerOffset))
-        // An empty BAT is all 0xFFFFFFFF entries then zero padding: filled in place, since it is
-        // the one structure whose size follows the disk's (4 MiB for 2 TiB).
-        let batStart = Int(layout.batOffset)
-        bytes.withUnsafeMutableBytes { raw in
-            if let base = raw.baseAddress { _ = memset(base + batStart, 0xFF, Int(entries) * 4) }
-        }
-        bytes.setBytesAt(batmap.encoded(), Int(layout.batmapHeaderOffset))
-        bytes.setBytesAt(footer.encoded(), Int(layout.endOfHeaders))
-        return bytes
+        SparseMetadata(options).bytes
     }
 }
 
