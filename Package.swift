@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "BlockIO", targets: ["BlockIO"]),
         .executable(name: "sm", targets: ["SMMain"]),
+        .executable(name: "sm-datapathd", targets: ["DatapathMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -26,6 +27,7 @@ let package = Package(
         .target(name: "SM", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
         .target(name: "XMLRPC", swiftSettings: strict),
         .target(name: "NBD", dependencies: ["VHD", "BlockIO"], swiftSettings: strict),
+        .target(name: "Datapath", dependencies: ["NBD", "VHD", "BlockIO"], swiftSettings: strict),
         .target(name: "SMAPI", dependencies: ["SM", "XMLRPC"], swiftSettings: strict),
         .target(name: "ExtDriver", dependencies: ["SM", "VHD", "BlockIO"], path: "Sources/Drivers/ext", swiftSettings: strict),
         .target(
@@ -36,6 +38,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(name: "SMMain", dependencies: ["SMCommands"], swiftSettings: strict),
+        .executableTarget(name: "DatapathMain", dependencies: ["Datapath"], swiftSettings: strict),
         .executableTarget(name: "VHDUtilMain", dependencies: ["VHDUtilCommands"], swiftSettings: strict),
         .executableTarget(name: "VHDFuzz", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
         .executableTarget(
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "SMTests", dependencies: ["SM", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC"]),
         .testTarget(name: "NBDTests", dependencies: ["NBD", "VHD", "BlockIO", "TestSupport"]),
+        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NBD", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "SMAPITests", dependencies: ["SMAPI", "SM", "XMLRPC", "ExtDriver", "TestSupport"]),
         .testTarget(name: "SMCommandsTests", dependencies: ["SMCommands", "SM", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["VHD", "VHDFormat", "BlockIO", "TestSupport"]),

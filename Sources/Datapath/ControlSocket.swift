@@ -1,0 +1,161 @@
+import Glibc
+
+/// A blocking Unix stream socket for the control channel, one typed wrapper per system call,
+/// with a line reader bounded by `ControlProtocol.maximumLineLength`.
+///
+/// Not thread-safe: one thread owns a connection (the server's per-connection thread, or the
+/// client for one request); the listener is accepted on by one thread and shut down by another,
+/// which `shutdown(2)` allows.
+final class ControlSocket: @unchecked Sendable {
+    let descriptor: Int32
+    /// Bytes received past the last line returned.
+    private var pending: [UInt8] = []
+
+    private init(descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { Glibc.close(descriptor) }
+
+    /// A new socket. The corresponding C function is `socket`.
+    private static func make(path: String) throws(DatapathError) -> ControlSocket {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw .system(call: "socket", errno: errno, path: path) }
+        return ControlSocket(descriptor: descriptor)
+    }
+
+    /// A socket listening at `path`, which must not exist. The corresponding C functions are
+    /// `bind` and `listen`.
+    static func listen(path: String) throws(DatapathError) -> ControlSocket {
+        let socket = try make(path: path)
+        try socket.withAddress(path, call: "bind") { Glibc.bind($0, $1, $2) }
+        guard Glibc.listen(socket.descriptor, 16) == 0 else { throw .system(call: "listen", errno: errno, path: path) }
+        return socket
+    }
+
+    /// A connection to the socket at `path`, made within `timeout` seconds.
+    ///
+    /// - Throws: `.unreachable` when nothing listens there, `.timedOut` when it does not accept
+    ///   in time. The corresponding C functions are `connect` and `poll`.
+    static func connect(path: String, timeout: Double) throws(DatapathError) -> ControlSocket {
+        let socket = try make(path: path)
+        let flags = fcntl(socket.descriptor, F_GETFL)
+        _ = fcntl(socket.descriptor, F_SETFL, flags | O_NONBLOCK)
+        let deadline = MonotonicClock.microseconds() + UInt64(timeout * 1_000_000)
+        while true {
+            do {
+                try socket.withAddress(path, call: "connect") { Glibc.connect($0, $1, $2) }
+                break
+            } catch {
+                guard case .system(_, let code, _) = error else { throw error }
+                // EAGAIN: the listener's backlog is full; the connect never started, so retry.
+                if code == EAGAIN && MonotonicClock.microseconds() < deadline {
+                    usleep(10_000)
+                    continue
+                }
+                if code == EAGAIN { throw .timedOut(path: path, seconds: timeout) }
+                guard code == EINPROGRESS else { throw .unreachable(path: path, errno: code) }
+                var poller = pollfd(fd: socket.descriptor, events: Int16(POLLOUT), revents: 0)
+                guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { throw .timedOut(path: path, seconds: timeout) }
+                var failure: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(socket.descriptor, SOL_SOCKET, SO_ERROR, &failure, &length)
+                if failure != 0 { throw .unreachable(path: path, errno: failure) }
+                break
+            }
+        }
+        _ = fcntl(socket.descriptor, F_SETFL, flags)
+        return socket
+    }
+
+    /// Whether something accepts connections at `path` right now.
+    static func isListening(path: String) -> Bool {
+        (try? connect(path: path, timeout: 1)) != nil
+    }
+
+    /// Waits for a connection. The corresponding C function is `accept`.
+    func accept() throws(DatapathError) -> ControlSocket {
+        while true {
+            let client = Glibc.accept(descriptor, nil, nil)
+            if client >= 0 {
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                return ControlSocket(descriptor: client)
+            }
+            if errno == EINTR || errno == ECONNABORTED { continue }
+            throw .system(call: "accept", errno: errno, path: "control socket")
+        }
+    }
+
+    /// Makes a blocking receive give up after `seconds` (0 = never). The corresponding C
+    /// function is `setsockopt`.
+    func setReceiveTimeout(_ seconds: Double) {
+        var value = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// The next line without its newline; nil when the peer closed the stream at a line boundary.
+    ///
+    /// - Throws: `.protocolError` for a line over `maximumLineLength` or cut short by the peer,
+    ///   `.timedOut` after the receive timeout. The corresponding C function is `recv`.
+    func readLine() throws(DatapathError) -> [UInt8]? {
+        var scanned = 0
+        while true {
+            if let newline = pending[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                return line
+            }
+            scanned = pending.count
+            guard pending.count <= ControlProtocol.maximumLineLength else {
+                throw .protocolError("request line longer than \(ControlProtocol.maximumLineLength) bytes")
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let received = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if received > 0 {
+                pending += chunk[..<received]
+            } else if received == 0 {
+                guard pending.isEmpty else { throw .protocolError("stream ended inside a line") }
+                return nil
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                throw .timedOut(path: "control socket", seconds: 0)
+            } else if errno != EINTR {
+                throw .system(call: "recv", errno: errno, path: "control socket")
+            }
+        }
+    }
+
+    /// Sends all of `bytes`, never raising `SIGPIPE`. The corresponding C function is `send`.
+    func write(_ bytes: [UInt8]) throws(DatapathError) {
+        var done = 0
+        while done < bytes.count {
+            let sent = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL)) }
+            if sent >= 0 {
+                done += sent
+            } else if errno != EINTR {
+                throw .system(call: "send", errno: errno, path: "control socket")
+            }
+        }
+    }
+
+    /// Stops both directions, waking a thread blocked in `accept` or `recv`.
+    func shutdown() {
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR))
+    }
+
+    private func withAddress(
+        _ path: String, call: String, _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32
+    ) throws(DatapathError) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw .system(call: call, errno: ENAMETOOLONG, path: path)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw .system(call: call, errno: errno, path: path) }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// `sm-datapathd`'s whole life: parse the command line, start the daemon, serve in the
+/// foreground until SIGTERM, SIGINT or the control operation `shutdown`, then shut down cleanly.
+public enum DatapathCommand {
+    /// Runs the daemon for `arguments` (without the program name); returns the exit status:
+    /// 0 after a clean shutdown or `--help`, 1 when it cannot start or an export failed its
+    /// final flush, 2 for a bad command line.
+    public static func main(_ arguments: [String]) -> Int32 {
+        let options: DaemonOptions
+        do {
+            switch try DaemonOptions.parse(arguments) {
+            case .help:
+                print(DaemonOptions.usage)
+                return 0
+            case .run(let parsed): options = parsed
+            }
+        } catch {
+            FileHandle.standardError.write(Data("sm-datapathd: \(error)\n\(DaemonOptions.usage)\n".utf8))
+            return 2
+        }
+        // Block the shutdown signals in every thread (threads inherit the mask, so do it before
+        // any is started) and take them synchronously on one thread with sigwait.
+        signal(SIGPIPE, SIG_IGN)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let daemon = DatapathDaemon(options: options)
+        do {
+            try daemon.start()
+        } catch {
+            Log.info("cannot start: \(error)")
+            return 1
+        }
+        let waiter = Thread { [signals] in
+            var set = signals
+            var received: Int32 = 0
+            sigwait(&set, &received)
+            Log.info("received \(received == SIGTERM ? "SIGTERM" : "SIGINT"), shutting down")
+            daemon.requestShutdown()
+        }
+        waiter.start()
+        daemon.waitForShutdownRequest()
+        return daemon.shutdown() ? 0 : 1
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import NBD
+import Synchronization
+
+/// The datapath daemon: NBD servers (a Unix socket, and TCP on request) serving named exports,
+/// each a `ControlledExport`, plus the control channel that opens, closes, pauses, unpauses,
+/// refreshes and reports on them.
+///
+/// Locking: `operationLock` serializes control operations and guards `exports` and
+/// `shuttingDown`; NBD requests never take it (they pass only through each export's gate).
+public final class DatapathDaemon: @unchecked Sendable {
+    /// The daemon's version, reported by `status`.
+    public static let version = "1.0.0"
+
+    public let options: DaemonOptions
+    private let servers: [NBDServer]
+    private let operationLock = NSLock()
+    private var exports: [String: Entry] = [:]
+    private var shuttingDown = false
+    private var control: ControlServer?
+    private let shutdownRequested = DispatchSemaphore(value: 0)
+    private let shutdownSignalled = Atomic<Bool>(false)
+
+    private struct Entry {
+        var path: String
+        var readOnly: Bool
+        var export: ControlledExport
+    }
+
+    /// A daemon for `options`, not yet serving.
+    public init(options: DaemonOptions) {
+        self.options = options
+        var servers = [NBDServer(endpoint: .unix(path: options.socketPath))]
+        if let port = options.tcpPort {
+            servers.append(NBDServer(endpoint: .tcp(host: options.tcpHost ?? "127.0.0.1", port: port)))
+        }
+        self.servers = servers
+    }
+
+    /// The TCP port NBD is served on, when asked for (the one picked for port 0).
+    public var tcpPort: UInt16? { servers.dropFirst().first?.port }
+
+    /// Claims the sockets (removing stale ones), opens the command line's exports, starts the
+    /// NBD servers and the control channel, and writes the pidfile.
+    ///
+    /// - Throws: `.socketInUse` when another daemon listens on a socket, `.openFailed` for an
+    ///   export that cannot be opened, `.system` for a socket that cannot be bound. Whatever
+    ///   was started is stopped again.
+    public func start() throws(DatapathError) {
+        do throws(DatapathError) {
+            try Self.claimSocket(options.socketPath)
+            try Self.claimSocket(options.controlPath)
+            for spec in options.exports { _ = try open(spec) }
+            for server in servers {
+                do { try server.start() } catch {
+                    throw DatapathError.system(call: "\(error)", errno: Self.systemErrno(of: error), path: "\(server.endpoint)")
+                }
+            }
+            let control = ControlServer(
+                path: options.controlPath,
+                handler: { [self] request in handle(request) },
+                afterReply: { [self] request, reply in
+                    if request.op == ControlOperation.shutdown.rawValue && reply.ok { requestShutdown() }
+                })
+            try control.start()
+            self.control = control
+            if let pidFile = options.pidFile { try PIDFile(path: pidFile).write() }
+        } catch {
+            control?.stop()
+            for server in servers { server.stop(timeout: 1) }
+            operationLock.withLock {
+                for entry in exports.values { try? entry.export.close() }
+                exports = [:]
+            }
+            throw error
+        }
+        let tcp = tcpPort.map { ", TCP port \($0)" } ?? ""
+        Log.info("serving NBD on \(options.socketPath)\(tcp), control on \(options.controlPath), \(exports.count) exports")
+    }
+
+    /// Asks the thread in `waitForShutdownRequest()` to shut the daemon down (a signal, or the
+    /// control operation).
+    public func requestShutdown() {
+        if !shutdownSignalled.exchange(true, ordering: .acquiringAndReleasing) { shutdownRequested.signal() }
+    }
+
+    /// Blocks until `requestShutdown()` is called.
+    public func waitForShutdownRequest() {
+        shutdownRequested.wait()
+    }
+
+    /// The clean shutdown: stops the control channel, withdraws every export from the servers,
+    /// drains and flushes each, stops the servers (disconnecting clients, removing the socket),
+    /// and removes the pidfile.
+    ///
+    /// - Returns: whether every export flushed.
+    @discardableResult
+    public func shutdown() -> Bool {
+        operationLock.withLock { shuttingDown = true }
+        control?.stop()
+        var flushed = true
+        operationLock.withLock {
+            for (name, entry) in exports.sorted(by: { $0.key < $1.key }) {
+                for server in servers { server.setExport(nil, named: name) }
+                do { try entry.export.close() } catch {
+                    flushed = false
+                    Log.info("export \(name): final flush failed: \(error)")
+                }
+            }
+            exports = [:]
+        }
+        // TODO(shutdown): NBDServer.shutdown(grace:) will answer NBD_ESHUTDOWN to requests in flight.
+        for server in servers { server.stop() }
+        if let pidFile = options.pidFile { PIDFile(path: pidFile).remove() }
+        Log.info("stopped\(flushed ? "" : " (some exports failed to flush)")")
+        return flushed
+    }
+
+    // MARK: Control operations
+
+    /// Answers one control request; every failure is a reply, never a crash.
+    public func handle(_ request: ControlRequest) -> ControlReply {
+        guard let operation = ControlOperation(rawValue: request.op) else {
+            let known = ControlOperation.allCases.map(\.rawValue).joined(separator: ", ")
+            return .failure("unknown op \"\(request.op)\" (expected one of \(known))")
+        }
+        return operationLock.withLock {
+            guard !shuttingDown else { return .failure("the daemon is shutting down") }
+            do throws(DatapathError) {
+                return try perform(operation, request)
+            } catch {
+                if case .refused(let message) = error { return .failure(message) }
+                return .failure(error.description)
+            }
+        }
+    }
+
+    /// One operation, with `operationLock` held.
+    private func perform(_ operation: ControlOperation, _ request: ControlRequest) throws(DatapathError) -> ControlReply {
+        var reply = ControlReply.success
+        switch operation {
+        case .status:
+            reply.pid = getpid()
+            reply.version = Self.version
+            reply.exports = exports.keys.sorted().map { status(of: $0) }
+            reply.connections = servers.reduce(0) { $0 + $1.connectionCount }
+        case .open:
+            let name = try field(request.export, "export", operation)
+            let path = try field(request.path, "path", operation)
+            reply.export = try open(ExportSpec(name: name, path: path, readOnly: request.readOnly ?? false))
+        case .close: try close(try existing(request, operation))
+        case .pause: reply.export = try pause(try existing(request, operation))
+        case .unpause: reply.export = try unpause(try existing(request, operation), path: request.path)
+        case .refresh: reply.export = try refresh(try existing(request, operation))
+        case .stats:
+            let names = request.export == nil ? exports.keys.sorted() : [try existing(request, operation)]
+            reply.statistics = Dictionary(uniqueKeysWithValues: names.map { ($0, exports[$0]!.export.statistics) })
+            reply.connections = servers.reduce(0) { $0 + $1.connectionCount }
+        case .shutdown:
+            Log.info("shutdown requested on the control channel")
+        }
+        return reply
+    }
+
+    private func open(_ spec: ExportSpec) throws(DatapathError) -> ExportStatus {
+        guard exports[spec.name] == nil else {
+            throw .refused("export \(spec.name) is already open (from \(exports[spec.name]!.path))")
+        }
+        let export = ControlledExport(try ExportOpener.open(path: spec.path, readOnly: spec.readOnly))
+        exports[spec.name] = Entry(path: spec.path, readOnly: spec.readOnly, export: export)
+        for server in servers { server.setExport(export, named: spec.name) }
+        Log.info("export \(spec.name): opened \(spec.path)\(spec.readOnly ? " read-only" : ""), \(export.size) bytes")
+        return status(of: spec.name)
+    }
+
+    /// Withdraws the export from the servers (no new client finds it), then drains, flushes and
+    /// closes it (its clients are disconnected at their next request).
+    private func close(_ name: String) throws(DatapathError) {
+        guard let entry = exports.removeValue(forKey: name) else { return }
+        for server in servers { server.setExport(nil, named: name) }
+        do { try entry.export.close() } catch {
+            throw .refused("export \(name) closed, but its final flush failed: \(error)")
+        }
+        Log.info("export \(name): closed")
+    }
+
+    private func pause(_ name: String) throws(DatapathError) -> ExportStatus {
+        do { try exports[name]!.export.pause() } catch {
+            throw .refused("export \(name) is paused, but its flush failed: \(error)")
+        }
+        Log.info("export \(name): paused")
+        return status(of: name)
+    }
+
+    /// Re-opens the export from `path` (else its current path) and releases its held requests;
+    /// when the re-open fails the export stays paused, so the caller can fix the files and retry.
+    private func unpause(_ name: String, path: String?) throws(DatapathError) -> ExportStatus {
+        let entry = exports[name]!
+        guard entry.export.isPaused else {
+            guard path == nil || path == entry.path else {
+                throw .refused("export \(name) is not paused; pause it before re-opening it from \(path!)")
+            }
+            return status(of: name)
+        }
+        let newPath = path ?? entry.path
+        let replacement = try ExportOpener.open(path: newPath, readOnly: entry.readOnly)
+        exports[name]!.path = newPath
+        entry.export.unpause(replacement: replacement)
+        Log.info("export \(name): unpaused, re-opened from \(newPath), \(replacement.size) bytes")
+        return status(of: name)
+    }
+
+    /// Pause, re-open from the same path, unpause. When the re-open fails, the export goes on
+    /// with the chain it had (the files did not change in a way it can follow).
+    private func refresh(_ name: String) throws(DatapathError) -> ExportStatus {
+        let entry = exports[name]!
+        guard !entry.export.isPaused else { throw .refused("export \(name) is paused; unpause it instead") }
+        _ = try pause(name)
+        do {
+            let replacement = try ExportOpener.open(path: entry.path, readOnly: entry.readOnly)
+            entry.export.unpause(replacement: replacement)
+        } catch {
+            entry.export.unpause()
+            throw error
+        }
+        Log.info("export \(name): refreshed, \(entry.export.size) bytes")
+        return status(of: name)
+    }
+
+    private func status(of name: String) -> ExportStatus {
+        let entry = exports[name]!
+        return ExportStatus(
+            name: name, path: entry.path, readOnly: entry.readOnly, paused: entry.export.isPaused,
+            size: entry.export.size)
+    }
+
+    private func field(_ value: String?, _ key: String, _ operation: ControlOperation) throws(DatapathError) -> String {
+        guard let value, !value.isEmpty else { throw .refused("\(operation.rawValue) needs \"\(key)\"") }
+        return value
+    }
+
+    /// The name of the open export the request names.
+    private func existing(_ request: ControlRequest, _ operation: ControlOperation) throws(DatapathError) -> String {
+        let name = try field(request.export, "export", operation)
+        guard exports[name] != nil else { throw .refused("no export named \(name)") }
+        return name
+    }
+
+    // MARK: Sockets
+
+    /// Makes `path` free to bind: nothing there is fine; a socket nobody listens on (left by
+    /// a daemon that died) is removed; a live socket or any other file is refused.
+    static func claimSocket(_ path: String) throws(DatapathError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw .system(call: "lstat", errno: errno, path: path)
+        }
+        guard info.st_mode & S_IFMT == S_IFSOCK else { throw .system(call: "bind", errno: EEXIST, path: path) }
+        if ControlSocket.isListening(path: path) { throw .socketInUse(path: path) }
+        Log.info("removing stale socket \(path)")
+        guard unlink(path) == 0 || errno == ENOENT else { throw .system(call: "unlink", errno: errno, path: path) }
+    }
+
+    private static func systemErrno(of error: NBDError) -> Int32 {
+        if case .system(_, let code) = error { return code }
+        return EIO
+    }
+}
