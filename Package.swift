@@ -28,12 +28,13 @@ let package = Package(
         .target(name: "XMLRPC", swiftSettings: strict),
         .target(name: "NBD", dependencies: ["VHD", "BlockIO"], swiftSettings: strict),
         .target(name: "Datapath", dependencies: ["NBD", "VHD", "BlockIO"], swiftSettings: strict),
+        .target(name: "DatapathBackend", dependencies: ["SM", "Datapath"], swiftSettings: strict),
         .target(name: "SMAPI", dependencies: ["SM", "XMLRPC"], swiftSettings: strict),
         .target(name: "ExtDriver", dependencies: ["SM", "VHD", "BlockIO"], path: "Sources/Drivers/ext", swiftSettings: strict),
         .target(
             name: "SMCommands",
             dependencies: [
-                "SM", "SMAPI", "ExtDriver", "VHD", "BlockIO",
+                "SM", "SMAPI", "ExtDriver", "DatapathBackend", "Datapath", "VHD", "BlockIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -15,7 +15,8 @@ public struct SMCommand: ParsableCommand {
             SRCreateCommand.self, SRListCommand.self, SRProbeCommand.self, SRScanCommand.self, SRAttachCommand.self,
             SRDetachCommand.self, SRDestroyCommand.self, VDICreateCommand.self, VDIListCommand.self,
             VDISnapshotCommand.self, VDICloneCommand.self, VDIRevertCommand.self, VDIResizeCommand.self,
-            VDIDestroyCommand.self, VDIImportCommand.self, VDIExportCommand.self, InstallPluginsCommand.self,
+            VDIDestroyCommand.self, VDIImportCommand.self, VDIExportCommand.self, VDIAttachCommand.self,
+            VDIDetachCommand.self, VDIStatsCommand.self, InstallPluginsCommand.self,
         ])
 
     public init() {}

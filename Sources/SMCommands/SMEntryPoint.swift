@@ -38,7 +38,8 @@ public enum SMEntryPoint {
         guard let type = SRDriverNames.type(forPluginName: plugin),
             let driver = SMDrivers.all(paths: paths).first(where: { $0.typeName == type })
         else { return SMAPIInvocation.unknownType(plugin) }
-        let dispatcher = SMAPIDispatcher(host: SRHost(driver: driver, paths: paths))
+        let dispatcher = SMAPIDispatcher(
+            host: SRHost(driver: driver, paths: paths, backend: BlockBackends.forHost(paths: paths)))
         return SMAPIInvocation.run(arguments: arguments, dispatcher: dispatcher)
     }
 }

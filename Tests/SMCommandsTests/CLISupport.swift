@@ -28,6 +28,7 @@ final class CLIHarness: @unchecked Sendable {
         environment = [
             "SM_LOCK_DIR": directory.path(for: "lock"), "SM_REFCOUNT_DIR": directory.path(for: "refcount"),
             "SM_MOUNT_BASE": directory.path(for: "mnt"), "SM_STATE_DIR": directory.path(for: "state"),
+            "SM_DATAPATH_DIR": directory.path(for: "nbd"),
         ]
     }
 

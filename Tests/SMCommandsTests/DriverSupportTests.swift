@@ -55,6 +55,8 @@ import Testing
         #expect(user.lockDirectory == "/run/user/7/swift-sm/lock")
         #expect(user.mountBase == "/run/user/7/swift-sm/sr-mount")
         #expect(user.stateDirectory == "/home/u/.local/state/swift-sm")
+        #expect(user.datapathDirectory == "/run/user/7/swift-sm/nbd")
+        #expect(root.datapathDirectory == "/var/run/sm/nbd")
         let overridden = HostPaths.fromEnvironment(
             ["SM_LOCK_DIR": "/l", "SM_REFCOUNT_DIR": "/r", "SM_MOUNT_BASE": "/m", "SM_STATE_DIR": "/s"], isRoot: true)
         #expect(

@@ -9,6 +9,7 @@ import Glibc
 /// | reference counts | `SM_REFCOUNT_DIR` | `/var/run/sm/refcount` | `<runtime>/refcount` |
 /// | SR mount points | `SM_MOUNT_BASE` | `/var/run/sr-mount` | `<runtime>/sr-mount` |
 /// | the SR registry (`sm` CLI) | `SM_STATE_DIR` | `/var/lib/swift-sm` | `<state home>/swift-sm` |
+/// | datapath daemons' sockets, pids, logs | `SM_DATAPATH_DIR` | `/var/run/sm/nbd` | `<runtime>/nbd` |
 ///
 /// `<runtime>` is `$XDG_RUNTIME_DIR/swift-sm`, else `/tmp/swift-sm-<uid>`; `<state home>` is
 /// `$XDG_STATE_HOME`, else `$HOME/.local/state`. Processes of one user agree on all of them, so
@@ -18,12 +19,18 @@ public struct HostPaths: Hashable, Sendable {
     public var refcountDirectory: String
     public var mountBase: String
     public var stateDirectory: String
+    /// Where each VDI's datapath daemon keeps its NBD and control sockets, pid file and log.
+    public var datapathDirectory: String
 
-    public init(lockDirectory: String, refcountDirectory: String, mountBase: String, stateDirectory: String) {
+    public init(
+        lockDirectory: String, refcountDirectory: String, mountBase: String, stateDirectory: String,
+        datapathDirectory: String? = nil
+    ) {
         self.lockDirectory = lockDirectory
         self.refcountDirectory = refcountDirectory
         self.mountBase = mountBase
         self.stateDirectory = stateDirectory
+        self.datapathDirectory = datapathDirectory ?? Self.sibling(of: refcountDirectory, named: "nbd")
     }
 
     /// The paths the environment `variables` and the user id choose (see the table above).
@@ -47,7 +54,14 @@ public struct HostPaths: Hashable, Sendable {
             lockDirectory: value("SM_LOCK_DIR") ?? (isRoot ? LockDirectory.defaultBase : runtime + "/lock"),
             refcountDirectory: value("SM_REFCOUNT_DIR") ?? (isRoot ? RefCounter.defaultBase : runtime + "/refcount"),
             mountBase: value("SM_MOUNT_BASE") ?? (isRoot ? "/var/run/sr-mount" : runtime + "/sr-mount"),
-            stateDirectory: value("SM_STATE_DIR") ?? (isRoot ? "/var/lib/swift-sm" : stateHome + "/swift-sm"))
+            stateDirectory: value("SM_STATE_DIR") ?? (isRoot ? "/var/lib/swift-sm" : stateHome + "/swift-sm"),
+            datapathDirectory: value("SM_DATAPATH_DIR") ?? (isRoot ? "/var/run/sm/nbd" : runtime + "/nbd"))
+    }
+
+    /// `<directory's parent>/<name>`: where a path left unsaid goes, beside the reference counts.
+    static func sibling(of directory: String, named name: String) -> String {
+        let parent = directory.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return (parent.isEmpty ? "" : parent) + "/" + name
     }
 
     /// The process's environment as a dictionary.

@@ -68,10 +68,16 @@ extension SRHost {
         -> VDIRecord
     {
         _ = try engine.vdi(uuid)
-        if !online, try backend.state(srUUID: engine.srUUID, vdiUUID: uuid).activeReadWrite {
+        let active = try backend.state(srUUID: engine.srUUID, vdiUUID: uuid).activeReadWrite
+        if !online, active {
             throw SRError(.vdiInUse, opterr: "VDI \(uuid) is active read-write: resize it online")
         }
-        return try engine.resize(uuid, to: size, online: online)
+        // The consumer re-reads the leaf's new size when it resumes; left running, it could
+        // write its cached (old-size) footer over the new one.
+        guard active, backend.canPause else { return try engine.resize(uuid, to: size, online: online) }
+        return try whilePaused(engine, uuid, for: "resize") { () throws(SRError) in
+            try engine.resize(uuid, to: size, online: online)
+        }
     }
 
     /// Attaches a VDI for a consumer; hidden VDIs (base copies) are refused (`VDIUnavailable`).

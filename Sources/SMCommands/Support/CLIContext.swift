@@ -32,7 +32,9 @@ struct CLIContext {
         return driver
     }
 
-    func host(type: String) throws -> SRHost { SRHost(driver: try driver(type: type), paths: paths) }
+    func host(type: String) throws -> SRHost {
+        SRHost(driver: try driver(type: type), paths: paths, backend: BlockBackends.forHost(paths: paths))
+    }
 
     /// Runs `body` with the engine of a registered SR, which must be attached.
     func withEngine<T>(_ entry: SRRegistry.Entry, _ body: (SRHost, SREngine) throws -> T) throws -> T {

@@ -1,0 +1,63 @@
+import Glibc
+
+/// The files of one VDI's datapath daemon, all under the host's datapath directory and named
+/// by the VDI's uuid (VDI uuids are unique across SRs): the NBD socket consumers connect to,
+/// the control socket SM drives it through, its pid file, its log, and the SR it serves for.
+public struct DatapathFiles: Sendable, Hashable {
+    public let directory: String
+    public let vdiUUID: String
+
+    public init(directory: String, vdiUUID: String) {
+        self.directory = directory
+        self.vdiUUID = vdiUUID
+    }
+
+    public var socket: String { path("sock") }
+    public var control: String { path("control") }
+    public var pidFile: String { path("pid") }
+    public var log: String { path("log") }
+    /// Holds the uuid of the SR the VDI belongs to, so an SR's daemons can be found.
+    public var srFile: String { path("sr") }
+
+    /// The consumer's NBD URI, as blktap's `params_nbd`.
+    public var uri: String { "nbd:unix:\(socket):exportname=\(vdiUUID)" }
+
+    private func path(_ suffix: String) -> String { directory + "/" + vdiUUID + "." + suffix }
+
+    /// Every file but the log, which is kept for whoever investigates a daemon that died.
+    var runtimeFiles: [String] { [socket, control, pidFile, srFile] }
+
+    /// The VDIs that have daemon files in `directory` for SR `srUUID`.
+    static func all(in directory: String, srUUID: String) -> [DatapathFiles] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var found: [DatapathFiles] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasSuffix(".sr") else { continue }
+            let files = DatapathFiles(directory: directory, vdiUUID: String(name.dropLast(3)))
+            if TextFile.read(files.srFile) == srUUID { found.append(files) }
+        }
+        return found
+    }
+}
+
+/// Small whole-file reads and writes for the daemon's bookkeeping files.
+enum TextFile {
+    static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return "" }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.hasSuffix("\n") ? String(text.dropLast()) : text
+    }
+
+    static func write(_ text: String, to path: String) -> Bool {
+        guard let file = fopen(path, "w") else { return false }
+        defer { fclose(file) }
+        return fputs(text + "\n", file) >= 0
+    }
+}
