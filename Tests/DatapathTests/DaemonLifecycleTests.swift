@@ -1,0 +1,99 @@
+import Datapath
+import Foundation
+import TestSupport
+import Testing
+
+/// The daemon as a process: launching, the pidfile, clean shutdown, being killed, stale and
+/// live sockets, and its command line.
+@Suite(.enabled(if: RunningDaemon.ready, Comment(rawValue: RunningDaemon.missing)), .timeLimit(.minutes(2)))
+struct DaemonLifecycleTests {
+    @Test func launchedDetachedItAnswersStatusAndWritesItsPidfile() throws {
+        let daemon = try RunningDaemon()
+        let status = try daemon.client.status()
+        #expect(status.pid == daemon.pid)
+        #expect(status.version == DatapathDaemon.version)
+        #expect(status.exports.isEmpty)
+        #expect(PIDFile(path: daemon.pidFile).read() == daemon.pid)
+        #expect(DatapathLauncher.runningPID(pidFile: daemon.pidFile) == daemon.pid)
+        #expect(getsid(daemon.pid) == daemon.pid, "the daemon leads a session of its own")
+        #expect(daemon.log.contains("serving NBD on \(daemon.socketPath)"))
+    }
+
+    @Test(arguments: [false, true])
+    func sigtermOrTheShutdownOperationStopsCleanlyAndRemovesSocketsAndPidfile(viaControl: Bool) throws {
+        let daemon = try RunningDaemon()
+        let raw = try daemon.rawFile("disk.raw", size: 4 << 20)
+        try daemon.client.open(export: "disk", path: raw)
+        let status: Int32?
+        if viaControl {
+            try daemon.client.shutdown()
+            status = daemon.reap()
+        } else {
+            status = daemon.signalAndReap(SIGTERM)
+        }
+        let exited = try #require(status, "the daemon did not exit; log:\n\(daemon.log)")
+        #expect(exited == 0, "wait status \(exited); log:\n\(daemon.log)")
+        for path in [daemon.socketPath, daemon.controlPath, daemon.pidFile] {
+            #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind")
+        }
+        #expect(daemon.log.contains("stopped"))
+    }
+
+    @Test func afterSIGKILLTheClientReportsUnreachableAndANewDaemonReplacesTheStaleSockets() throws {
+        let daemon = try RunningDaemon()
+        _ = try #require(daemon.signalAndReap(SIGKILL))
+        #expect(FileManager.default.fileExists(atPath: daemon.controlPath), "SIGKILL leaves the socket file")
+        #expect(DatapathLauncher.runningPID(pidFile: daemon.pidFile) == nil)
+        #expect {
+            try daemon.client.status()
+        } throws: { error in
+            guard case .unreachable(let path, let errno) = error as? DatapathError else { return false }
+            return path == daemon.controlPath && errno == ECONNREFUSED
+        }
+        try daemon.relaunch()
+        #expect(try daemon.client.status().pid == daemon.pid)
+        #expect(daemon.log.contains("removing stale socket \(daemon.controlPath)"))
+    }
+
+    @Test func aSecondDaemonOnLiveSocketsRefusesToStartAndTheFirstKeepsServing() throws {
+        let daemon = try RunningDaemon()
+        #expect {
+            _ = try daemon.launch()
+        } throws: { error in
+            guard case .launchFailed(_, let log) = error as? DatapathError else { return false }
+            return log.contains("another daemon is listening on \(daemon.socketPath)")
+        }
+        #expect(try daemon.client.status().pid == daemon.pid)
+    }
+
+    @Test func aClientOfADaemonNeverStartedReportsUnreachable() throws {
+        let directory = try TemporaryDirectory(prefix: "datapath")
+        let client = DatapathClient(controlPath: directory.path(for: "none.sock"))
+        #expect(throws: DatapathError.unreachable(path: directory.path(for: "none.sock"), errno: ENOENT)) {
+            try client.status()
+        }
+    }
+
+    @Test func helpPrintsUsageAndABadCommandLineExitsTwoSayingWhy() throws {
+        let tool = Tool(name: "sm-datapathd", path: try #require(RunningDaemon.binary))
+        let help = try tool.run(["--help"], timeout: 10)
+        #expect(help.status == 0 && help.output.contains("usage: sm-datapathd --socket PATH --control PATH"))
+        let bad = try tool.run(["--socket", "/tmp/x.sock", "--control", "/tmp/y.sock", "--export", "nopath"], timeout: 10)
+        #expect(bad.status == 2)
+        #expect(bad.errorOutput.contains("sm-datapathd: --export nopath: expected NAME=PATH[:ro]"))
+        let missing = try tool.run(["--control", "/tmp/y.sock"], timeout: 10)
+        #expect(missing.status == 2 && missing.errorOutput.contains("--socket PATH is required"))
+    }
+
+    @Test func anExportThatCannotBeOpenedStopsTheStartWithTheReasonInTheLog() throws {
+        let directory = try TemporaryDirectory(prefix: "datapath")
+        #expect {
+            _ = try RunningDaemon(
+                directory: directory, exports: [ExportSpec(name: "x", path: directory.path(for: "missing.vhd"))])
+        } throws: { error in
+            guard case .launchFailed(_, let log) = error as? DatapathError else { return false }
+            return log.contains("cannot open \(directory.path(for: "missing.vhd"))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.path(for: "control.sock")))
+    }
+}
