@@ -96,6 +96,8 @@ public struct ControlReply: Codable, Sendable, Equatable {
     public var statistics: [String: ExportStatistics]?
     /// `status`, `stats`: NBD client connections open, over all exports.
     public var connections: Int?
+    /// `status`: the TCP port NBD is served on, when it is.
+    public var tcpPort: UInt16?
 
     public init(ok: Bool, error: String? = nil) {
         self.ok = ok

@@ -47,6 +47,9 @@ public final class DatapathDaemon: @unchecked Sendable {
     ///   export that cannot be opened, `.system` for a socket that cannot be bound. Whatever
     ///   was started is stopped again.
     public func start() throws(DatapathError) {
+        // Only what this call started is undone on failure: stopping a server that never
+        // started would unlink the socket of the daemon that refused us.
+        var started: [NBDServer] = []
         do throws(DatapathError) {
             try Self.claimSocket(options.socketPath)
             try Self.claimSocket(options.controlPath)
@@ -55,6 +58,7 @@ public final class DatapathDaemon: @unchecked Sendable {
                 do { try server.start() } catch {
                     throw DatapathError.system(call: "\(error)", errno: Self.systemErrno(of: error), path: "\(server.endpoint)")
                 }
+                started.append(server)
             }
             let control = ControlServer(
                 path: options.controlPath,
@@ -67,7 +71,7 @@ public final class DatapathDaemon: @unchecked Sendable {
             if let pidFile = options.pidFile { try PIDFile(path: pidFile).write() }
         } catch {
             control?.stop()
-            for server in servers { server.stop(timeout: 1) }
+            for server in started { server.stop(timeout: 1) }
             operationLock.withLock {
                 for entry in exports.values { try? entry.export.close() }
                 exports = [:]
@@ -144,6 +148,7 @@ public final class DatapathDaemon: @unchecked Sendable {
             reply.version = Self.version
             reply.exports = exports.keys.sorted().map { status(of: $0) }
             reply.connections = servers.reduce(0) { $0 + $1.connectionCount }
+            reply.tcpPort = tcpPort
         case .open:
             let name = try field(request.export, "export", operation)
             let path = try field(request.path, "path", operation)
@@ -163,6 +168,11 @@ public final class DatapathDaemon: @unchecked Sendable {
     }
 
     private func open(_ spec: ExportSpec) throws(DatapathError) -> ExportStatus {
+        // NBD names are at most 4096 bytes (NBD spec, "NBD_OPT_EXPORT_NAME"); a longer one
+        // could never be asked for.
+        guard !spec.name.isEmpty, spec.name.utf8.count <= 4096 else {
+            throw .refused("an export name is 1 to 4096 bytes, not \(spec.name.utf8.count)")
+        }
         guard exports[spec.name] == nil else {
             throw .refused("export \(spec.name) is already open (from \(exports[spec.name]!.path))")
         }

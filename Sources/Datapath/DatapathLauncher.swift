@@ -14,14 +14,18 @@ public enum DatapathLauncher {
     /// and error appended to `logPath`, its signal mask and dispositions reset, serving `exports`
     /// on `socketPath` with its control channel on `controlPath` and its pid in `pidFile`.
     ///
-    /// - Parameter startupTimeout: seconds to wait for the control socket to answer.
+    /// - Parameters:
+    ///   - tcp: `[HOST:]PORT` to serve NBD on TCP as well (`--tcp`); port 0 picks a free one,
+    ///     which `status` reports.
+    ///   - startupTimeout: seconds to wait for the control socket to answer.
     /// - Throws: `.launchFailed` with the tail of the log when it cannot be spawned, exits, or
     ///   does not answer in time (it is then killed).
     public static func spawn(
         executable: String, socketPath: String, controlPath: String, pidFile: String, logPath: String,
-        exports: [ExportSpec] = [], startupTimeout: Double = 5
+        exports: [ExportSpec] = [], tcp: String? = nil, startupTimeout: Double = 5
     ) throws(DatapathError) -> pid_t {
         var arguments = [executable, "--socket", socketPath, "--control", controlPath, "--pidfile", pidFile]
+        if let tcp { arguments += ["--tcp", tcp] }
         for export in exports { arguments += ["--export", export.description] }
         let pid = try posixSpawn(executable, arguments, logPath: logPath)
         let client = DatapathClient(controlPath: controlPath, connectTimeout: 0.5, replyTimeout: startupTimeout)

@@ -57,6 +57,8 @@ struct DaemonLifecycleTests {
 
     @Test func aSecondDaemonOnLiveSocketsRefusesToStartAndTheFirstKeepsServing() throws {
         let daemon = try RunningDaemon()
+        let raw = try daemon.rawFile("a.raw", size: 4 << 20)
+        try daemon.client.open(export: "a", path: raw)
         #expect {
             _ = try daemon.launch()
         } throws: { error in
@@ -64,6 +66,18 @@ struct DaemonLifecycleTests {
             return log.contains("another daemon is listening on \(daemon.socketPath)")
         }
         #expect(try daemon.client.status().pid == daemon.pid)
+        _ = try Tool.require("nbdinfo").run(["--size", daemon.uri("a")], timeout: 20).requireSuccess()
+    }
+
+    @Test func withTCPItServesTheSameExportsOnTheLoopbackPortStatusReports() throws {
+        let daemon = try RunningDaemon(tcp: "0")
+        let raw = try daemon.rawFile("a.raw", size: 4 << 20, fill: 0x3c)
+        try daemon.client.open(export: "a", path: raw, readOnly: true)
+        let port = try #require(try daemon.client.status().tcpPort)
+        #expect(port != 0)
+        _ = try Tool.require("qemu-io").run(
+            ["-f", "raw", "-r", "-c", "read -P 0x3c 0 4M", "nbd://127.0.0.1:\(port)/a"], timeout: 20
+        ).requireSuccess()
     }
 
     @Test func aClientOfADaemonNeverStartedReportsUnreachable() throws {

@@ -33,7 +33,7 @@ final class RunningDaemon: @unchecked Sendable {
     let client: DatapathClient
 
     /// Starts a daemon serving `exports` (paths relative to `directory` are not resolved).
-    init(directory: TemporaryDirectory? = nil, exports: [ExportSpec] = []) throws {
+    init(directory: TemporaryDirectory? = nil, exports: [ExportSpec] = [], tcp: String? = nil) throws {
         self.directory = try directory ?? TemporaryDirectory(prefix: "datapath")
         socketPath = self.directory.path(for: "nbd.sock")
         controlPath = self.directory.path(for: "control.sock")
@@ -41,7 +41,7 @@ final class RunningDaemon: @unchecked Sendable {
         logPath = self.directory.path(for: "datapath.log")
         client = DatapathClient(controlPath: controlPath, replyTimeout: 30)
         pid = 0
-        pid = try launch(exports: exports)
+        pid = try launch(exports: exports, tcp: tcp)
     }
 
     deinit {
@@ -53,10 +53,10 @@ final class RunningDaemon: @unchecked Sendable {
     }
 
     /// Spawns a daemon on this fixture's paths.
-    func launch(exports: [ExportSpec] = []) throws -> pid_t {
+    func launch(exports: [ExportSpec] = [], tcp: String? = nil) throws -> pid_t {
         try DatapathLauncher.spawn(
             executable: try #require(Self.binary), socketPath: socketPath, controlPath: controlPath, pidFile: pidFile,
-            logPath: logPath, exports: exports)
+            logPath: logPath, exports: exports, tcp: tcp)
     }
 
     /// Restarts after the daemon exited.
