@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ```
 /// → {"op":"pause","export":"6a1f…"}
-/// ← {"ok":true,"export":{"name":"6a1f…","path":"/sr/6a1f….vhd","paused":true,"readOnly":false,"size":1073741824}}
+/// ← {"export":{"name":"6a1f…","path":"/sr/6a1f….vhd","paused":true,"readOnly":false,"size":1073741824},"ok":true}
 /// → {"op":"frobnicate"}
 /// ← {"ok":false,"error":"unknown op \"frobnicate\" (expected one of status, open, …)"}
 /// ```

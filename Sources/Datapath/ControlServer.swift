@@ -119,7 +119,8 @@ final class ControlServer: Sendable {
             return "malformed request: missing \"\(key.stringValue)\" in \(excerpt)"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "malformed request: \(field.isEmpty ? "the request" : "\"\(field)\"") has the wrong type in \(excerpt)"
+            return
+                "malformed request: \(field.isEmpty ? "the request" : "\"\(field)\"") has the wrong type in \(excerpt)"
         default:
             return "malformed request: not a JSON object: \(excerpt)"
         }

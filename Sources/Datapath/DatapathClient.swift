@@ -40,7 +40,8 @@ public struct DatapathClient: Sendable {
         guard let pid = reply.pid, let version = reply.version, let exports = reply.exports else {
             throw .protocolError("status reply without pid, version or exports")
         }
-        return Status(pid: pid, version: version, exports: exports, connections: reply.connections ?? 0,
+        return Status(
+            pid: pid, version: version, exports: exports, connections: reply.connections ?? 0,
             tcpPort: reply.tcpPort)
     }
 

@@ -50,14 +50,13 @@ public final class DatapathDaemon: @unchecked Sendable {
         // Only what this call started is undone on failure: stopping a server that never
         // started would unlink the socket of the daemon that refused us.
         var started: [NBDServer] = []
+        var wrotePID = false
         do throws(DatapathError) {
             try Self.claimSocket(options.socketPath)
             try Self.claimSocket(options.controlPath)
             for spec in options.exports { _ = try open(spec) }
             for server in servers {
-                do { try server.start() } catch {
-                    throw DatapathError.system(call: "\(error)", errno: Self.systemErrno(of: error), path: "\(server.endpoint)")
-                }
+                do { try server.start() } catch { throw Self.startFailure(error, server.endpoint) }
                 started.append(server)
             }
             let control = ControlServer(
@@ -66,10 +65,15 @@ public final class DatapathDaemon: @unchecked Sendable {
                 afterReply: { [self] request, reply in
                     if request.op == ControlOperation.shutdown.rawValue && reply.ok { requestShutdown() }
                 })
+            // The pidfile goes first: once the control socket answers, a launcher may read it.
+            if let pidFile = options.pidFile {
+                try PIDFile(path: pidFile).write()
+                wrotePID = true
+            }
             try control.start()
             self.control = control
-            if let pidFile = options.pidFile { try PIDFile(path: pidFile).write() }
         } catch {
+            if wrotePID, let pidFile = options.pidFile { PIDFile(path: pidFile).remove() }
             control?.stop()
             for server in started { server.stop(timeout: 1) }
             operationLock.withLock {
@@ -79,7 +83,8 @@ public final class DatapathDaemon: @unchecked Sendable {
             throw error
         }
         let tcp = tcpPort.map { ", TCP port \($0)" } ?? ""
-        Log.info("serving NBD on \(options.socketPath)\(tcp), control on \(options.controlPath), \(exports.count) exports")
+        Log.info(
+            "serving NBD on \(options.socketPath)\(tcp), control on \(options.controlPath), \(exports.count) exports")
     }
 
     /// Asks the thread in `waitForShutdownRequest()` to shut the daemon down (a signal, or the
@@ -140,7 +145,8 @@ public final class DatapathDaemon: @unchecked Sendable {
     }
 
     /// One operation, with `operationLock` held.
-    private func perform(_ operation: ControlOperation, _ request: ControlRequest) throws(DatapathError) -> ControlReply {
+    private func perform(_ operation: ControlOperation, _ request: ControlRequest) throws(DatapathError) -> ControlReply
+    {
         var reply = ControlReply.success
         switch operation {
         case .status:
@@ -272,8 +278,16 @@ public final class DatapathDaemon: @unchecked Sendable {
         guard unlink(path) == 0 || errno == ENOENT else { throw .system(call: "unlink", errno: errno, path: path) }
     }
 
-    private static func systemErrno(of error: NBDError) -> Int32 {
-        if case .system(_, let code) = error { return code }
-        return EIO
+    /// An NBD server's failure to start, naming the call and the endpoint.
+    private static func startFailure(_ error: NBDError, _ endpoint: NBDServer.Endpoint) -> DatapathError {
+        let place: String
+        switch endpoint {
+        case .unix(let path): place = path
+        case .tcp(let host, let port): place = "\(host):\(port)"
+        }
+        guard case .system(let operation, let code) = error else {
+            return .system(call: "start NBD server (\(error))", errno: EIO, path: place)
+        }
+        return .system(call: operation, errno: code, path: place)
     }
 }

@@ -22,8 +22,10 @@ struct DaemonControlTests {
         #expect(status.exports[1] == ExportStatus(name: "b", path: vhd, readOnly: true, paused: false, size: 32 << 20))
         let info = try Tool.require("nbdinfo").run(["--json", daemon.uri("b")], timeout: 20).requireSuccess()
         #expect(info.output.contains("\"export-size\": \(32 << 20)") && info.output.contains("\"is_read_only\": true"))
-        _ = try Tool.require("qemu-io").run(["-f", "raw", "-r", "-c", "read -P 0x42 0 1M", daemon.uri("b")], timeout: 20)
-            .requireSuccess()
+        _ = try Tool.require("qemu-io").run(
+            ["-f", "raw", "-r", "-c", "read -P 0x42 0 1M", daemon.uri("b")], timeout: 20
+        )
+        .requireSuccess()
 
         #expect(throws: DatapathError.refused("export a is already open (from \(raw))")) {
             try daemon.client.open(export: "a", path: vhd)
@@ -179,7 +181,11 @@ struct DaemonControlTests {
             ("this is not json", "malformed request: not a JSON object: this is not json"),
             ("{\"export\":\"a\"}", "malformed request: missing \"op\" in {\"export\":\"a\"}"),
             ("{\"op\":7}", "malformed request: \"op\" has the wrong type in {\"op\":7}"),
-            ("{\"op\":\"frobnicate\"}", "unknown op \"frobnicate\" (expected one of status, open, close, pause, unpause, refresh, stats, shutdown)"),
+            (
+                "{\"op\":\"frobnicate\"}",
+                "unknown op \"frobnicate\" (expected one of "
+                    + "status, open, close, pause, unpause, refresh, stats, shutdown)"
+            ),
             ("{\"op\":\"pause\"}", "pause needs \"export\""),
             ("{\"op\":\"pause\",\"export\":\"nope\"}", "no export named nope"),
             ("{\"op\":\"open\",\"export\":\"x\"}", "open needs \"path\""),

@@ -92,7 +92,8 @@ struct DaemonLifecycleTests {
         let tool = Tool(name: "sm-datapathd", path: try #require(RunningDaemon.binary))
         let help = try tool.run(["--help"], timeout: 10)
         #expect(help.status == 0 && help.output.contains("usage: sm-datapathd --socket PATH --control PATH"))
-        let bad = try tool.run(["--socket", "/tmp/x.sock", "--control", "/tmp/y.sock", "--export", "nopath"], timeout: 10)
+        let bad = try tool.run(
+            ["--socket", "/tmp/x.sock", "--control", "/tmp/y.sock", "--export", "nopath"], timeout: 10)
         #expect(bad.status == 2)
         #expect(bad.errorOutput.contains("sm-datapathd: --export nopath: expected NAME=PATH[:ro]"))
         let missing = try tool.run(["--control", "/tmp/y.sock"], timeout: 10)

@@ -10,7 +10,9 @@ import Testing
         let expected = DaemonOptions(
             socketPath: "/run/nbd.sock", controlPath: "/run/ctl.sock", pidFile: "/run/d.pid", tcpHost: "127.0.0.1",
             tcpPort: 10810,
-            exports: [ExportSpec(name: "a", path: "/sr/a.vhd"), ExportSpec(name: "b", path: "/sr/b.raw", readOnly: true)])
+            exports: [
+                ExportSpec(name: "a", path: "/sr/a.vhd"), ExportSpec(name: "b", path: "/sr/b.raw", readOnly: true),
+            ])
         #expect(parsed == .run(expected))
     }
 
@@ -33,7 +35,10 @@ import Testing
         (["--socket", "s", "--control", "c", "--tcp", "host:port"], "--tcp host:port: expected [HOST:]PORT"),
         (["--socket", "s", "--control", "c", "--export", "nopath"], "--export nopath: expected NAME=PATH[:ro]"),
         (["--socket", "s", "--control", "c", "--export", "=p"], "--export =p: empty name or path"),
-        (["--socket", "s", "--control", "c", "--export", "a=p", "--export", "a=q"], "--export: the name a is given twice"),
+        (
+            ["--socket", "s", "--control", "c", "--export", "a=p", "--export", "a=q"],
+            "--export: the name a is given twice"
+        ),
     ])
     func rejectsABadCommandLineSayingWhy(arguments: [String], message: String) {
         #expect(throws: DatapathError.usage(message)) { try DaemonOptions.parse(arguments) }

@@ -22,7 +22,8 @@ final class RunningDaemon: @unchecked Sendable {
     static let haveClients = ["nbdinfo", "nbdcopy", "qemu-img", "qemu-io"].allSatisfy(Tool.isAvailable)
     static let ready = binary != nil && haveClients
     static let missing =
-        "skipped: sm-datapathd not built next to the tests, or nbdinfo/nbdcopy (libnbd-bin) or qemu-img/qemu-io (qemu-utils) missing"
+        "skipped: sm-datapathd not built next to the tests, or nbdinfo/nbdcopy (libnbd-bin) or qemu-img/qemu-io "
+        + "(qemu-utils) missing; scripts/test installs them"
 
     let directory: TemporaryDirectory
     let socketPath: String
