@@ -117,6 +117,7 @@ struct DaemonControlTests {
             cycles += 1
         }
         #expect(try writer.wait(timeout: 60).succeeded)
+        #expect(cycles > 0, "the writer finished before the first pause")
         var reads: [String] = []
         for index in 0..<256 { reads += ["-c", "read -P \(index % 250 + 2) \(index * 512)k 64k"] }
         _ = try Tool.require("qemu-io").run(["-f", "raw", "-r"] + reads + [daemon.uri("a")], timeout: 60)

@@ -3,6 +3,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Datapath
+
 /// The daemon as a process: launching, the pidfile, clean shutdown, being killed, stale and
 /// live sockets, and its command line.
 @Suite(.enabled(if: RunningDaemon.ready, Comment(rawValue: RunningDaemon.missing)), .timeLimit(.minutes(2)))
@@ -37,6 +39,28 @@ struct DaemonLifecycleTests {
             #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind")
         }
         #expect(daemon.log.contains("stopped"))
+    }
+
+    @Test func shutdownWithAPausedExportFailsTheHeldRequestInsteadOfHanging() throws {
+        let daemon = try RunningDaemon()
+        let raw = try daemon.rawFile("a.raw", size: 4 << 20)
+        try daemon.client.open(export: "a", path: raw)
+        try daemon.client.pause(export: "a")
+        let writer = try Tool.require("qemu-io").start(["-f", "raw", "-c", "write -P 0x44 0 64k", daemon.uri("a")])
+        usleep(500_000)
+        #expect(writer.isRunning, "held by the pause")
+        let status = try #require(daemon.signalAndReap(SIGTERM), "the daemon hung; log:\n\(daemon.log)")
+        #expect(status == 0)
+        #expect(!(try writer.wait(timeout: 20).succeeded))
+    }
+
+    @Test func aDaemonThatAcceptsButNeverAnswersTimesTheClientOut() throws {
+        let directory = try TemporaryDirectory(prefix: "datapath")
+        let path = directory.path(for: "mute.sock")
+        let listener = try ControlSocket.listen(path: path)
+        let client = DatapathClient(controlPath: path, connectTimeout: 1, replyTimeout: 0.3)
+        #expect(throws: DatapathError.timedOut(path: path, seconds: 0.3)) { try client.status() }
+        _ = listener
     }
 
     @Test func afterSIGKILLTheClientReportsUnreachableAndANewDaemonReplacesTheStaleSockets() throws {
