@@ -24,9 +24,19 @@ public enum DatapathLauncher {
         executable: String, socketPath: String, controlPath: String, pidFile: String, logPath: String,
         exports: [ExportSpec] = [], tcp: String? = nil, startupTimeout: Double = 5
     ) throws(DatapathError) -> pid_t {
-        var arguments = [executable, "--socket", socketPath, "--control", controlPath, "--pidfile", pidFile]
+        // The daemon runs from "/" (so it never pins the caller's working directory, an SR
+        // mount perhaps), so every path it is given is made absolute here.
+        var arguments = [
+            executable, "--socket", absolute(socketPath), "--control", absolute(controlPath), "--pidfile",
+            absolute(pidFile),
+        ]
         if let tcp { arguments += ["--tcp", tcp] }
-        for export in exports { arguments += ["--export", export.description] }
+        for export in exports {
+            arguments += [
+                "--export",
+                ExportSpec(name: export.name, path: absolute(export.path), readOnly: export.readOnly).description,
+            ]
+        }
         let pid = try posixSpawn(executable, arguments, logPath: logPath)
         let client = DatapathClient(controlPath: controlPath, connectTimeout: 0.5, replyTimeout: startupTimeout)
         let deadline = Date().addingTimeInterval(startupTimeout)
@@ -75,6 +85,10 @@ public enum DatapathLauncher {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of the caller's is inherited: an SM lock file's descriptor held by a
+        // long-lived daemon would hold its lock for as long as the daemon lives.
+        if let closeFrom = GNUSpawnActions.closeFrom { _ = closeFrom(&actions, 3) }
+        if let changeDirectory = GNUSpawnActions.changeDirectory { _ = changeDirectory(&actions, "/") }
 
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
@@ -87,9 +101,34 @@ public enum DatapathLauncher {
         return pid
     }
 
+    /// `path` made absolute against the working directory.
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
     /// The last 4 KiB of the log, for an error message.
     static func tail(of path: String) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { return "(no log at \(path))" }
         return String(decoding: data.suffix(4096), as: UTF8.self)
+    }
+}
+
+/// glibc's GNU spawn file actions (2.29 / 2.34), declared under `__USE_GNU` in `spawn.h` and so
+/// not imported into Swift: looked up once with `dlsym`; nil on a libc without them.
+enum GNUSpawnActions {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    typealias ChangeDirectory =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+    /// `posix_spawn_file_actions_addclosefrom_np`: close every descriptor from a number up.
+    static let closeFrom: CloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
+    /// `posix_spawn_file_actions_addchdir_np`: change directory in the child.
+    static let changeDirectory: ChangeDirectory? = symbol("posix_spawn_file_actions_addchdir_np")
+
+    /// The function `name` in the already loaded libc. The corresponding C function is `dlsym`.
+    private static func symbol<T>(_ name: String) -> T? {
+        // RTLD_DEFAULT is ((void *) 0) in glibc's dlfcn.h.
+        guard let address = dlsym(nil, name) else { return nil }
+        return unsafeBitCast(address, to: T.self)
     }
 }

@@ -21,6 +21,25 @@ struct DaemonLifecycleTests {
         #expect(daemon.log.contains("serving NBD on \(daemon.socketPath)"))
     }
 
+    @Test func theDaemonRunsFromTheRootAndInheritsNoDescriptorButItsStandardOnes() throws {
+        let directory = try TemporaryDirectory(prefix: "datapath")
+        let lockPath = directory.path(for: "sr.lock")
+        // An inheritable descriptor, as an SM lock file would be.
+        let lock = open(lockPath, O_RDWR | O_CREAT, 0o644)
+        #expect(lock >= 0)
+        defer { close(lock) }
+        let daemon = try RunningDaemon(directory: directory)
+        let cwd = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/cwd")
+        #expect(cwd == "/")
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.pid)/fd")
+        let targets = descriptors.compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/\($0)")
+        }
+        #expect(!targets.contains(lockPath), "\(targets)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/0") == "/dev/null")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/fd/2") == daemon.logPath)
+    }
+
     @Test(arguments: [false, true])
     func sigtermOrTheShutdownOperationStopsCleanlyAndRemovesSocketsAndPidfile(viaControl: Bool) throws {
         let daemon = try RunningDaemon()
