@@ -14,6 +14,9 @@ final class ControlServer: Sendable {
 
     /// Control connections served at once; more are closed on arrival.
     static let maximumConnections = 32
+    /// Seconds a control connection may stay silent before it is closed, so clients that
+    /// connect and never speak cannot use up `maximumConnections`.
+    static let idleTimeout: Double = 300
 
     let path: String
     private let handler: Handler
@@ -73,6 +76,7 @@ final class ControlServer: Sendable {
                 try? client.write(ControlProtocol.line(ControlReply.failure("too many control connections")))
                 continue
             }
+            client.setReceiveTimeout(Self.idleTimeout)
             spawn { [self] in
                 serve(client)
                 state.withLock { state in

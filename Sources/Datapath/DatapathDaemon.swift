@@ -226,12 +226,16 @@ public final class DatapathDaemon: @unchecked Sendable {
         return status(of: name)
     }
 
-    /// Pause, re-open from the same path, unpause. When the re-open fails, the export goes on
-    /// with the chain it had (the files did not change in a way it can follow).
+    /// Pause, re-open from the same path, unpause. When the pause's flush or the re-open
+    /// fails, the export goes on unpaused with the chain it had: a refresh never leaves its
+    /// clients held.
     private func refresh(_ name: String) throws(DatapathError) -> ExportStatus {
         let entry = exports[name]!
         guard !entry.export.isPaused else { throw .refused("export \(name) is paused; unpause it instead") }
-        _ = try pause(name)
+        do { try entry.export.pause() } catch {
+            entry.export.unpause()
+            throw .refused("export \(name) not refreshed: its flush failed: \(error)")
+        }
         do {
             let replacement = try ExportOpener.open(path: entry.path, readOnly: entry.readOnly)
             entry.export.unpause(replacement: replacement)

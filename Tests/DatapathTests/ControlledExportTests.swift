@@ -123,6 +123,17 @@ struct ControlledExportTests {
         #expect(!export.unpause(), "a closed export stays closed")
     }
 
+    @Test func aFailedFlushFailsThePauseAndLeavesTheExportPausedUntilUnpaused() throws {
+        let faulty = FaultInjectingBlockStore(
+            base: MemoryBlockStore(size: 1 << 20, canGrow: false),
+            fault: .init(index: 0, counting: .flush, afterwards: .proceed))
+        let export = ControlledExport(StoreExport(store: faulty))
+        #expect(throws: NBDError.self) { try export.pause() }
+        #expect(export.isPaused, "the files may not be durable: the caller decides")
+        try export.pause()
+        #expect(export.unpause())
+    }
+
     @Test func statisticsCountEachOperationItsBytesAndItsErrors() throws {
         let export = ControlledExport(try Self.memoryExport(size: 1 << 20))
         var buffer = [UInt8](repeating: 7, count: 8192)
