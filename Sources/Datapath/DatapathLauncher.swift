@@ -12,7 +12,10 @@ public enum DatapathLauncher {
     ///
     /// The daemon runs in a new session with standard input from `/dev/null` and standard output
     /// and error appended to `logPath`, its signal mask and dispositions reset, serving `exports`
-    /// on `socketPath` with its control channel on `controlPath` and its pid in `pidFile`.
+    /// on `socketPath` with its control channel on `controlPath` and its pid in `pidFile`. It
+    /// runs from `/` with no descriptor of the caller's but those three, so every path is made
+    /// absolute first. It stays the caller's child: a caller that lives on past the daemon
+    /// should reap it (`waitpid`); one that exits first leaves it to init.
     ///
     /// - Parameters:
     ///   - tcp: `[HOST:]PORT` to serve NBD on TCP as well (`--tcp`); port 0 picks a free one,
@@ -110,25 +113,5 @@ public enum DatapathLauncher {
     static func tail(of path: String) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { return "(no log at \(path))" }
         return String(decoding: data.suffix(4096), as: UTF8.self)
-    }
-}
-
-/// glibc's GNU spawn file actions (2.29 / 2.34), declared under `__USE_GNU` in `spawn.h` and so
-/// not imported into Swift: looked up once with `dlsym`; nil on a libc without them.
-enum GNUSpawnActions {
-    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    typealias ChangeDirectory =
-        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-
-    /// `posix_spawn_file_actions_addclosefrom_np`: close every descriptor from a number up.
-    static let closeFrom: CloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
-    /// `posix_spawn_file_actions_addchdir_np`: change directory in the child.
-    static let changeDirectory: ChangeDirectory? = symbol("posix_spawn_file_actions_addchdir_np")
-
-    /// The function `name` in the already loaded libc. The corresponding C function is `dlsym`.
-    private static func symbol<T>(_ name: String) -> T? {
-        // RTLD_DEFAULT is ((void *) 0) in glibc's dlfcn.h.
-        guard let address = dlsym(nil, name) else { return nil }
-        return unsafeBitCast(address, to: T.self)
     }
 }
