@@ -18,6 +18,8 @@ struct DaemonLifecycleTests {
         #expect(PIDFile(path: daemon.pidFile).read() == daemon.pid)
         #expect(DatapathLauncher.runningPID(pidFile: daemon.pidFile) == daemon.pid)
         #expect(getsid(daemon.pid) == daemon.pid, "the daemon leads a session of its own")
+        let attributes = try FileManager.default.attributesOfItem(atPath: daemon.controlPath)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "only the owner may control it")
         #expect(daemon.log.contains("serving NBD on \(daemon.socketPath)"))
     }
 
