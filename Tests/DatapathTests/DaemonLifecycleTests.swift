@@ -1,3 +1,4 @@
+import BlockIO
 import Datapath
 import Foundation
 import TestSupport
@@ -44,9 +45,14 @@ struct DaemonLifecycleTests {
 
     @Test(arguments: [false, true])
     func sigtermOrTheShutdownOperationStopsCleanlyAndRemovesSocketsAndPidfile(viaControl: Bool) throws {
-        let daemon = try RunningDaemon()
-        let raw = try daemon.rawFile("disk.raw", size: 4 << 20)
-        try daemon.client.open(export: "disk", path: raw)
+        let directory = try TemporaryDirectory(prefix: "datapath")
+        let raw = directory.path(for: "disk.raw")
+        _ = try FileBlockStore.create(path: raw, size: 4 << 20)
+        let daemon = try RunningDaemon(
+            directory: directory, exports: [ExportSpec(name: "disk", path: raw, readOnly: true)])
+        #expect(
+            try daemon.client.status().exports
+                == [ExportStatus(name: "disk", path: raw, readOnly: true, paused: false, size: 4 << 20)])
         let status: Int32?
         if viaControl {
             try daemon.client.shutdown()
