@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ```
 /// → {"op":"pause","export":"6a1f…"}
-/// ← {"ok":true,"export":{"name":"6a1f…","path":"/sr/6a1f….vhd","paused":true,"readOnly":false,"size":1073741824}}
+/// ← {"export":{"name":"6a1f…","path":"/sr/6a1f….vhd","paused":true,"readOnly":false,"size":1073741824},"ok":true}
 /// → {"op":"frobnicate"}
 /// ← {"ok":false,"error":"unknown op \"frobnicate\" (expected one of status, open, …)"}
 /// ```
@@ -96,6 +96,8 @@ public struct ControlReply: Codable, Sendable, Equatable {
     public var statistics: [String: ExportStatistics]?
     /// `status`, `stats`: NBD client connections open, over all exports.
     public var connections: Int?
+    /// `status`: the TCP port NBD is served on, when it is.
+    public var tcpPort: UInt16?
 
     public init(ok: Bool, error: String? = nil) {
         self.ok = ok

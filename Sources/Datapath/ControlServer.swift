@@ -14,6 +14,9 @@ final class ControlServer: Sendable {
 
     /// Control connections served at once; more are closed on arrival.
     static let maximumConnections = 32
+    /// Seconds a control connection may stay silent before it is closed, so clients that
+    /// connect and never speak cannot use up `maximumConnections`.
+    static let idleTimeout: Double = 300
 
     let path: String
     private let handler: Handler
@@ -34,9 +37,18 @@ final class ControlServer: Sendable {
         self.afterReply = afterReply
     }
 
-    /// Binds `path` (which the caller has cleared) and accepts on a thread of its own.
+    /// Binds `path` (which the caller has cleared) with mode 0600 and accepts on a thread of
+    /// its own.
     func start() throws(DatapathError) {
-        let listener = try ControlSocket.listen(path: path)
+        // Whoever can connect can serve any file over NBD, so only the owner may; the umask
+        // makes bind create the socket so (a chmod afterwards would leave a window).
+        let previousMask = umask(0o177)
+        let listener: ControlSocket
+        do { listener = try ControlSocket.listen(path: path) } catch {
+            umask(previousMask)
+            throw error
+        }
+        umask(previousMask)
         state.withLock {
             $0.listener = listener
             $0.threads += 1
@@ -73,6 +85,7 @@ final class ControlServer: Sendable {
                 try? client.write(ControlProtocol.line(ControlReply.failure("too many control connections")))
                 continue
             }
+            client.setReceiveTimeout(Self.idleTimeout)
             spawn { [self] in
                 serve(client)
                 state.withLock { state in
@@ -119,7 +132,8 @@ final class ControlServer: Sendable {
             return "malformed request: missing \"\(key.stringValue)\" in \(excerpt)"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "malformed request: \(field.isEmpty ? "the request" : "\"\(field)\"") has the wrong type in \(excerpt)"
+            return
+                "malformed request: \(field.isEmpty ? "the request" : "\"\(field)\"") has the wrong type in \(excerpt)"
         default:
             return "malformed request: not a JSON object: \(excerpt)"
         }

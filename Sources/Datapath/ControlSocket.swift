@@ -54,7 +54,9 @@ final class ControlSocket: @unchecked Sendable {
                 if code == EAGAIN { throw .timedOut(path: path, seconds: timeout) }
                 guard code == EINPROGRESS else { throw .unreachable(path: path, errno: code) }
                 var poller = pollfd(fd: socket.descriptor, events: Int16(POLLOUT), revents: 0)
-                guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else { throw .timedOut(path: path, seconds: timeout) }
+                guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else {
+                    throw .timedOut(path: path, seconds: timeout)
+                }
                 var failure: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
                 getsockopt(socket.descriptor, SOL_SOCKET, SO_ERROR, &failure, &length)
@@ -126,7 +128,9 @@ final class ControlSocket: @unchecked Sendable {
     func write(_ bytes: [UInt8]) throws(DatapathError) {
         var done = 0
         while done < bytes.count {
-            let sent = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes.withUnsafeBytes {
+                send(descriptor, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL))
+            }
             if sent >= 0 {
                 done += sent
             } else if errno != EINTR {
@@ -154,7 +158,9 @@ final class ControlSocket: @unchecked Sendable {
             raw[bytes.count] = 0
         }
         let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                body(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard result == 0 else { throw .system(call: call, errno: errno, path: path) }
     }

@@ -47,14 +47,17 @@ public final class DatapathDaemon: @unchecked Sendable {
     ///   export that cannot be opened, `.system` for a socket that cannot be bound. Whatever
     ///   was started is stopped again.
     public func start() throws(DatapathError) {
+        // Only what this call started is undone on failure: stopping a server that never
+        // started would unlink the socket of the daemon that refused us.
+        var started: [NBDServer] = []
+        var wrotePID = false
         do throws(DatapathError) {
             try Self.claimSocket(options.socketPath)
             try Self.claimSocket(options.controlPath)
             for spec in options.exports { _ = try open(spec) }
             for server in servers {
-                do { try server.start() } catch {
-                    throw DatapathError.system(call: "\(error)", errno: Self.systemErrno(of: error), path: "\(server.endpoint)")
-                }
+                do { try server.start() } catch { throw Self.startFailure(error, server.endpoint) }
+                started.append(server)
             }
             let control = ControlServer(
                 path: options.controlPath,
@@ -62,12 +65,17 @@ public final class DatapathDaemon: @unchecked Sendable {
                 afterReply: { [self] request, reply in
                     if request.op == ControlOperation.shutdown.rawValue && reply.ok { requestShutdown() }
                 })
+            // The pidfile goes first: once the control socket answers, a launcher may read it.
+            if let pidFile = options.pidFile {
+                try PIDFile(path: pidFile).write()
+                wrotePID = true
+            }
             try control.start()
             self.control = control
-            if let pidFile = options.pidFile { try PIDFile(path: pidFile).write() }
         } catch {
+            if wrotePID, let pidFile = options.pidFile { PIDFile(path: pidFile).remove() }
             control?.stop()
-            for server in servers { server.stop(timeout: 1) }
+            for server in started { server.stop(timeout: 1) }
             operationLock.withLock {
                 for entry in exports.values { try? entry.export.close() }
                 exports = [:]
@@ -75,7 +83,8 @@ public final class DatapathDaemon: @unchecked Sendable {
             throw error
         }
         let tcp = tcpPort.map { ", TCP port \($0)" } ?? ""
-        Log.info("serving NBD on \(options.socketPath)\(tcp), control on \(options.controlPath), \(exports.count) exports")
+        Log.info(
+            "serving NBD on \(options.socketPath)\(tcp), control on \(options.controlPath), \(exports.count) exports")
     }
 
     /// Asks the thread in `waitForShutdownRequest()` to shut the daemon down (a signal, or the
@@ -136,7 +145,8 @@ public final class DatapathDaemon: @unchecked Sendable {
     }
 
     /// One operation, with `operationLock` held.
-    private func perform(_ operation: ControlOperation, _ request: ControlRequest) throws(DatapathError) -> ControlReply {
+    private func perform(_ operation: ControlOperation, _ request: ControlRequest) throws(DatapathError) -> ControlReply
+    {
         var reply = ControlReply.success
         switch operation {
         case .status:
@@ -144,6 +154,7 @@ public final class DatapathDaemon: @unchecked Sendable {
             reply.version = Self.version
             reply.exports = exports.keys.sorted().map { status(of: $0) }
             reply.connections = servers.reduce(0) { $0 + $1.connectionCount }
+            reply.tcpPort = tcpPort
         case .open:
             let name = try field(request.export, "export", operation)
             let path = try field(request.path, "path", operation)
@@ -163,6 +174,11 @@ public final class DatapathDaemon: @unchecked Sendable {
     }
 
     private func open(_ spec: ExportSpec) throws(DatapathError) -> ExportStatus {
+        // NBD names are at most 4096 bytes (NBD spec, "NBD_OPT_EXPORT_NAME"); a longer one
+        // could never be asked for.
+        guard !spec.name.isEmpty, spec.name.utf8.count <= 4096 else {
+            throw .refused("an export name is 1 to 4096 bytes, not \(spec.name.utf8.count)")
+        }
         guard exports[spec.name] == nil else {
             throw .refused("export \(spec.name) is already open (from \(exports[spec.name]!.path))")
         }
@@ -210,12 +226,16 @@ public final class DatapathDaemon: @unchecked Sendable {
         return status(of: name)
     }
 
-    /// Pause, re-open from the same path, unpause. When the re-open fails, the export goes on
-    /// with the chain it had (the files did not change in a way it can follow).
+    /// Pause, re-open from the same path, unpause. When the pause's flush or the re-open
+    /// fails, the export goes on unpaused with the chain it had: a refresh never leaves its
+    /// clients held.
     private func refresh(_ name: String) throws(DatapathError) -> ExportStatus {
         let entry = exports[name]!
         guard !entry.export.isPaused else { throw .refused("export \(name) is paused; unpause it instead") }
-        _ = try pause(name)
+        do { try entry.export.pause() } catch {
+            entry.export.unpause()
+            throw .refused("export \(name) not refreshed: its flush failed: \(error)")
+        }
         do {
             let replacement = try ExportOpener.open(path: entry.path, readOnly: entry.readOnly)
             entry.export.unpause(replacement: replacement)
@@ -262,8 +282,16 @@ public final class DatapathDaemon: @unchecked Sendable {
         guard unlink(path) == 0 || errno == ENOENT else { throw .system(call: "unlink", errno: errno, path: path) }
     }
 
-    private static func systemErrno(of error: NBDError) -> Int32 {
-        if case .system(_, let code) = error { return code }
-        return EIO
+    /// An NBD server's failure to start, naming the call and the endpoint.
+    private static func startFailure(_ error: NBDError, _ endpoint: NBDServer.Endpoint) -> DatapathError {
+        let place: String
+        switch endpoint {
+        case .unix(let path): place = path
+        case .tcp(let host, let port): place = "\(host):\(port)"
+        }
+        guard case .system(let operation, let code) = error else {
+            return .system(call: "start NBD server (\(error))", errno: EIO, path: place)
+        }
+        return .system(call: operation, errno: code, path: place)
     }
 }

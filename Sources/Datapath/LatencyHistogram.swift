@@ -51,7 +51,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         if index < sub { return UInt64(index) }
         let shift = (index - sub) / sub
         let mantissa = UInt64((index - sub) % sub)
-        guard shift < 61 else { return .max }
-        return ((UInt64(sub) | mantissa) + 1) << UInt64(shift) - 1
+        let (end, overflow) = ((UInt64(sub) | mantissa) + 1).multipliedReportingOverflow(by: 1 << UInt64(shift))
+        return overflow ? .max : end - 1
     }
 }
