@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "vhd-fuzz", targets: ["VHDFuzz"]),
         .executable(name: "vhd-bench", targets: ["VHDBench"]),
         .executable(name: "sm-bench", targets: ["SMBench"]),
+        .executable(name: "nbd-bench", targets: ["NBDBench"]),
         .library(name: "VHD", targets: ["VHD"]),
         .library(name: "BlockIO", targets: ["BlockIO"]),
         .executable(name: "sm", targets: ["SMMain"]),
@@ -47,6 +48,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "SMBench", dependencies: ["SM", "VHD", "BlockIO"], path: "Benchmarks/SMBench", swiftSettings: strict),
+        .executableTarget(
+            name: "NBDBench", dependencies: ["NBD", "VHD", "BlockIO"], path: "Benchmarks/NBDBench",
+            swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["BlockIO"], path: "Tests/TestSupport"),
         .testTarget(name: "BlockIOTests", dependencies: ["BlockIO", "TestSupport"]),
         .testTarget(name: "VHDFormatTests", dependencies: ["VHDFormat"]),

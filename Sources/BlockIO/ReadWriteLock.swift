@@ -5,10 +5,10 @@ import Glibc
 /// The corresponding C functions are `pthread_rwlock_rdlock`, `pthread_rwlock_wrlock` and
 /// `pthread_rwlock_unlock`. The lock lives at a fixed heap address, as pthreads requires.
 /// It is not recursive: a holder must not take it again.
-final class ReadWriteLock: @unchecked Sendable {
+public final class ReadWriteLock: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
-    init() {
+    public init() {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
         let result = pthread_rwlock_init(lock, nil)
@@ -22,7 +22,7 @@ final class ReadWriteLock: @unchecked Sendable {
     }
 
     /// Runs `body` holding the lock shared (`exclusive` false) or exclusively.
-    func withLock<Result, Failure: Error>(
+    public func withLock<Result, Failure: Error>(
         exclusive: Bool,
         _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {

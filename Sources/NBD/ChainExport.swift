@@ -1,15 +1,17 @@
 import BlockIO
-import Synchronization
 import VHD
 
 /// A VHD chain served over NBD: reads through the chain, writes to the leaf, block status from
 /// the chain's allocated ranges (unallocated in every layer = hole and zero).
 ///
-/// One lock (`lock`) serializes every call, so all connections share one engine and a FLUSH on
-/// any of them covers the writes of all (what `NBD_FLAG_CAN_MULTI_CONN` promises).
+/// Locking: `lock` (a reader-writer lock) lets reads, block status and flush run in parallel
+/// (`Image` guards its metadata caches with its own mutex) and gives each write, trim and
+/// zeroing the chain alone: a discard may free space a later allocation reuses, so no read may
+/// hold a block offset across it. All connections share one engine, so a FLUSH on any of them
+/// covers the writes of all (what `NBD_FLAG_CAN_MULTI_CONN` promises).
 public final class ChainExport: NBDExport, @unchecked Sendable {
     private let chain: Chain
-    private let lock = Mutex(())
+    private let lock = ReadWriteLock()
     public let isReadOnly: Bool
     public var size: UInt64 { chain.virtualSize }
 
@@ -20,67 +22,36 @@ public final class ChainExport: NBDExport, @unchecked Sendable {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(NBDError) {
-        try locked { () throws(VHDError) in try chain.read(into: buffer, at: offset) }
+        try locked(exclusive: false) { () throws(VHDError) in try chain.read(into: buffer, at: offset) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(NBDError) {
-        try locked { () throws(VHDError) in try chain.write(bytes, at: offset) }
+        try locked(exclusive: true) { () throws(VHDError) in try chain.write(bytes, at: offset) }
     }
 
+    /// Shared: every write it must cover completed under the exclusive lock before it.
     public func flush() throws(NBDError) {
-        try locked { () throws(VHDError) in try chain.leaf.flush() }
+        try locked(exclusive: false) { () throws(VHDError) in try chain.leaf.flush() }
     }
 
-    /// TRIM is a hint; releasing blocks is left to a later slice (issue 4), so it does nothing.
-    public func trim(_ range: Range<UInt64>) throws(NBDError) {}
+    /// Releases the space behind `range` where the leaf can (`Chain.discard`): whole blocks of a
+    /// leaf without a parent go back to unused and are punched out of the file; elsewhere zeroes
+    /// are written only where the chain holds data.
+    public func trim(_ range: Range<UInt64>) throws(NBDError) {
+        try locked(exclusive: true) { () throws(VHDError) in try chain.discard(range) }
+    }
 
-    /// Writes zeroes where the chain holds data; ranges no layer allocates already read as zero
-    /// and are skipped unless `keepAllocated`.
+    /// With `keepAllocated` (`NBD_CMD_FLAG_NO_HOLE`) writes zeroes over all of `range`; without,
+    /// it may punch holes, which is what `trim` does.
     public func writeZeroes(_ range: Range<UInt64>, keepAllocated: Bool) throws(NBDError) {
-        try locked { () throws(VHDError) in
-            let targets = keepAllocated ? [range] : try allocatedRanges(in: range)
-            let zeroes = [UInt8](repeating: 0, count: 1 << 20)
-            for target in targets where !target.isEmpty {
-                var offset = target.lowerBound
-                while offset < target.upperBound {
-                    let count = Int(min(UInt64(zeroes.count), target.upperBound - offset))
-                    try zeroes.withWireBytes { (raw) throws(VHDError) in
-                        try chain.write(UnsafeRawBufferPointer(rebasing: raw[..<count]), at: offset)
-                    }
-                    offset += UInt64(count)
-                }
-            }
+        try locked(exclusive: true) { () throws(VHDError) in
+            if keepAllocated { try chain.writeZeroes(range) } else { try chain.discard(range) }
         }
     }
 
     public func blockStatus(_ range: Range<UInt64>) throws(NBDError) -> [Extent] {
-        let allocated = try locked { () throws(VHDError) in try allocatedRanges(in: range) }
+        let allocated = try locked(exclusive: false) { () throws(VHDError) in try chain.allocatedRanges(in: range) }
         return Self.extents(of: range, allocated: allocated)
-    }
-
-    /// The parts of `range` some layer (or the raw base) holds data for, merged; looks only
-    /// at the blocks `range` touches.
-    func allocatedRanges(in range: Range<UInt64>) throws(VHDError) -> [Range<UInt64>] {
-        var ranges: [Range<UInt64>] = []
-        for image in chain.layers {
-            let within = range.clamped(to: 0..<image.virtualSize)
-            ranges += try image.extents(in: within).filter(\.isPresent).map(\.range)
-        }
-        if let rawBase = chain.rawBase {
-            let within = range.clamped(to: 0..<min(rawBase.size, size))
-            if !within.isEmpty {
-                do { ranges += try rawBase.allocatedRanges(in: within) } catch { throw .io(error) }
-            }
-        }
-        var merged: [Range<UInt64>] = []
-        for piece in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !piece.isEmpty {
-            if let last = merged.last, piece.lowerBound <= last.upperBound {
-                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, piece.upperBound)
-            } else {
-                merged.append(piece)
-            }
-        }
-        return merged
     }
 
     /// `range` cut into extents: allocated ranges as data (0), the gaps as hole and zero.
@@ -104,9 +75,9 @@ public final class ChainExport: NBDExport, @unchecked Sendable {
         return extents
     }
 
-    private func locked<T>(_ body: () throws(VHDError) -> T) throws(NBDError) -> T {
+    private func locked<T>(exclusive: Bool, _ body: () throws(VHDError) -> T) throws(NBDError) -> T {
         do {
-            return try lock.withLock { _ throws(VHDError) in try body() }
+            return try lock.withLock(exclusive: exclusive) { () throws(VHDError) in try body() }
         } catch {
             throw Self.map(error)
         }

@@ -1,8 +1,15 @@
-/// The transmission phase: requests in, replies out, one at a time and in order.
+/// The transmission phase: the connection's thread reads requests and hands them to a
+/// `RequestPipeline`, which serves them concurrently; each reply goes out whole under
+/// `sendLock`, in whatever order requests finish (NBD spec, "Ordering").
 extension NBDConnection {
     func transmit(_ export: any NBDExport, contextSelected: Bool) throws(NBDError) {
+        let reader = SocketReader(socket)
+        let pipeline = RequestPipeline()
+        // Requests still running reply on this socket: the caller closes it only after them,
+        // or a reply could land on a reused descriptor.
+        defer { pipeline.waitForAll() }
         while true {
-            guard let header = RequestHeader(try socket.read(exactly: RequestHeader.size)) else {
+            guard let header = RequestHeader(try reader.read(exactly: RequestHeader.size)) else {
                 throw .protocolViolation("bad request magic")
             }
             var payload: [UInt8] = []
@@ -12,19 +19,37 @@ extension NBDConnection {
                     try? sendError(header, errno: NBDErrno.einval, message: "payload over 32 MiB")
                     throw .protocolViolation("write payload \(header.length)")
                 }
-                payload = try socket.read(exactly: Int(header.length))
+                payload = try reader.read(exactly: Int(header.length))
             }
             if header.type == Command.disconnect.rawValue {
+                pipeline.waitForAll()
                 try? export.flush()
                 return
             }
-            do {
+            // Once the server shuts down, requests already running finish; new ones are refused.
+            if isShuttingDown() {
+                try sendError(header, errno: NBDErrno.eshutdown, message: "server shutting down")
+                continue
+            }
+            let cost = header.type == Command.read.rawValue ? Int(min(header.length, Self.maximumPayload)) : payload.count
+            pipeline.submit(cost: cost) { [self, payload] in
+                respond(to: header, payload: payload, export: export, contextSelected: contextSelected)
+            }
+        }
+    }
+
+    /// Serves one request and sends its reply. An export error is answered and the stream goes
+    /// on; anything else (a failed send) shuts the socket down, which ends the reading thread.
+    private func respond(to header: RequestHeader, payload: [UInt8], export: any NBDExport, contextSelected: Bool) {
+        do throws(NBDError) {
+            do throws(NBDError) {
                 try serve(header, payload: payload, export: export, contextSelected: contextSelected)
             } catch {
-                // An export error is answered and the stream goes on; anything else ends it.
                 guard case .export(let errno, let message) = error else { throw error }
                 try sendError(header, errno: errno, message: message)
             }
+        } catch {
+            socket.shutdown()
         }
     }
 
@@ -78,11 +103,10 @@ extension NBDConnection {
             return try send(Reply.noneChunk(cookie: header.cookie))
         }
         guard structuredReplies else {
-            var message = Reply.simple(cookie: header.cookie, error: 0)
-            let headerCount = message.count
-            message += [UInt8](repeating: 0, count: Int(header.length))
-            try message.withMutableWireBytes { (raw) throws(NBDError) in
-                try export.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[headerCount...]), at: header.offset)
+            let replyHeader = Reply.simple(cookie: header.cookie, error: 0)
+            let message = try Self.message(count: replyHeader.count + Int(header.length)) { (raw) throws(NBDError) in
+                raw.copyBytes(from: replyHeader)
+                try export.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[replyHeader.count...]), at: header.offset)
             }
             return try send(message)
         }
@@ -91,7 +115,8 @@ extension NBDConnection {
 
     /// A structured READ reply: an `OFFSET_HOLE` chunk for each run that reads as zeroes, an
     /// `OFFSET_DATA` chunk for the rest, all read before anything is sent (so an error is one
-    /// error chunk), DONE on the last.
+    /// error chunk), DONE on the last. The message is allocated once, at its final size, and
+    /// the data is read straight into it.
     private func structuredRead(
         _ header: RequestHeader, range: Range<UInt64>, export: any NBDExport
     ) throws(NBDError) -> [UInt8] {
@@ -101,40 +126,51 @@ extension NBDConnection {
         {
             extents = [Extent(length: header.length, flags: [])]
         }
-        var message: [UInt8] = []
-        message.reserveCapacity(Int(header.length) + 32 * extents.count)
-        var reads: [(index: Int, offset: UInt64, count: Int)] = []
-        var offset = header.offset
-        for (position, extent) in extents.enumerated() {
-            let flags = position == extents.count - 1 ? Reply.done : 0
-            var writer = WireWriter()
-            if extent.flags.contains(.zero) {
-                writer.append(
-                    Reply.chunkHeader(cookie: header.cookie, type: Reply.ChunkType.offsetHole, flags: flags, length: 12)
-                )
-                writer.u64(offset)
-                writer.u32(extent.length)
-                message += writer.bytes
-            } else {
+        let chunkHeaderSize = 20 + 8
+        let total = extents.reduce(0) { $0 + chunkHeaderSize + ($1.flags.contains(.zero) ? 4 : Int($1.length)) }
+        return try Self.message(count: total) { (raw) throws(NBDError) in
+            var position = 0
+            var offset = header.offset
+            for (index, extent) in extents.enumerated() {
+                let flags = index == extents.count - 1 ? Reply.done : 0
+                let isHole = extent.flags.contains(.zero)
+                var writer = WireWriter()
                 writer.append(
                     Reply.chunkHeader(
-                        cookie: header.cookie, type: Reply.ChunkType.offsetData, flags: flags, length: 8 + extent.length
-                    ))
+                        cookie: header.cookie, type: isHole ? Reply.ChunkType.offsetHole : Reply.ChunkType.offsetData,
+                        flags: flags, length: isHole ? 12 : 8 + extent.length))
                 writer.u64(offset)
-                message += writer.bytes
-                reads.append((message.count, offset, Int(extent.length)))
-                message += repeatElement(0, count: Int(extent.length))
+                if isHole { writer.u32(extent.length) }
+                UnsafeMutableRawBufferPointer(rebasing: raw[position..<position + writer.bytes.count])
+                    .copyBytes(from: writer.bytes)
+                position += writer.bytes.count
+                if !isHole {
+                    let data = UnsafeMutableRawBufferPointer(rebasing: raw[position..<position + Int(extent.length)])
+                    try export.read(into: data, at: offset)
+                    position += Int(extent.length)
+                }
+                offset += UInt64(extent.length)
             }
-            offset += UInt64(extent.length)
         }
-        try message.withMutableWireBytes { (raw) throws(NBDError) in
-            for read in reads {
-                try export.read(
-                    into: UnsafeMutableRawBufferPointer(rebasing: raw[read.index..<read.index + read.count]),
-                    at: read.offset)
+    }
+
+    /// A `count`-byte message filled by `fill`, without zeroing it first (a READ reply is
+    /// mostly data about to be overwritten). `fill` must write every byte.
+    static func message(
+        count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws(NBDError) -> Void
+    ) throws(NBDError) -> [UInt8] {
+        var failure: NBDError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(NBDError) {
+                try fill(UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
             }
         }
-        return message
+        if let failure { throw failure }
+        return bytes
     }
 
     private func serveBlockStatus(
@@ -163,8 +199,8 @@ extension NBDConnection {
         }
     }
 
-    /// Sends one whole reply message.
+    /// Sends one whole reply message; replies of concurrent requests never interleave.
     func send(_ bytes: [UInt8]) throws(NBDError) {
-        try socket.write(bytes)
+        try sendLock.withLock { _ throws(NBDError) in try socket.write(bytes) }
     }
 }

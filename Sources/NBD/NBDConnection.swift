@@ -1,6 +1,12 @@
-/// One client connection: the fixed-newstyle handshake, then the transmission phase, served
-/// synchronously on the calling thread (one thread per connection).
-final class NBDConnection {
+import Synchronization
+
+/// One client connection: the fixed-newstyle handshake on the calling thread, then the
+/// transmission phase, whose requests run concurrently (see `transmit`).
+///
+/// Sendable because its mutable state (`structuredReplies`, `allocationContextExport`,
+/// `noZeroes`) is written only during the handshake, before any request runs on another
+/// thread; `sendLock` serialises replies.
+final class NBDConnection: @unchecked Sendable {
     /// The largest READ or WRITE payload served (32 MiB, what qemu and nbdcopy send at most).
     static let maximumPayload: UInt32 = 32 << 20
     static let preferredBlockSize: UInt32 = 4096
@@ -10,15 +16,22 @@ final class NBDConnection {
     let socket: Socket
     let lookup: (String) -> (any NBDExport)?
     let exportNames: () -> [String]
+    /// Whether the server is shutting down: options get `ERR_SHUTDOWN`, requests `ESHUTDOWN`.
+    let isShuttingDown: () -> Bool
+    let sendLock = Mutex(())
     var structuredReplies = false
     /// The export whose `base:allocation` context the last SET selected, if it did.
     var allocationContextExport: String?
     var noZeroes = false
 
-    init(socket: Socket, lookup: @escaping (String) -> (any NBDExport)?, exportNames: @escaping () -> [String]) {
+    init(
+        socket: Socket, lookup: @escaping (String) -> (any NBDExport)?, exportNames: @escaping () -> [String],
+        isShuttingDown: @escaping () -> Bool = { false }
+    ) {
         self.socket = socket
         self.lookup = lookup
         self.exportNames = exportNames
+        self.isShuttingDown = isShuttingDown
     }
 
     /// Serves until the client leaves or breaks the protocol; never throws.
@@ -71,6 +84,12 @@ final class NBDConnection {
         }
         func fail(_ type: UInt32, _ message: String) throws(NBDError) {
             try reply(type, Array(message.utf8.prefix(200)))
+        }
+        // A server shutting down answers every option but ABORT with ERR_SHUTDOWN (NBD spec).
+        if isShuttingDown() && option != OptionCode.abort {
+            if option == OptionCode.exportName { throw .protocolViolation("server shutting down") }
+            try fail(OptionReplyType.errorShutdown, "server shutting down")
+            return nil
         }
         switch option {
         case OptionCode.exportName:

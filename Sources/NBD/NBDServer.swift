@@ -40,6 +40,12 @@ public final class NBDServer: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Set by `shutdown(grace:)`: open connections refuse new requests with `ESHUTDOWN`. An
+    /// atomic, not in `state`, because every request reads it.
+    private let shuttingDown = Atomic<Bool>(false)
+
+    /// The send and receive buffer size asked for on each client socket.
+    static let socketBufferSize: Int32 = 4 << 20
 
     /// Seconds a client may take over the whole handshake before it is disconnected.
     public let handshakeTimeout: Double
@@ -142,11 +148,34 @@ public final class NBDServer: Sendable {
         if let socketPath { unlink(socketPath) }
     }
 
+    /// Shuts down cleanly: stops accepting at once; on open connections, requests already
+    /// running finish and reply, while new requests get `NBD_ESHUTDOWN` (and options in a
+    /// handshake `NBD_REP_ERR_SHUTDOWN`), so clients can disconnect softly. Returns when every
+    /// client has disconnected, or after `grace` seconds, when the remaining connections are
+    /// closed as `stop()` closes them.
+    public func shutdown(grace: Double) {
+        shuttingDown.store(true, ordering: .releasing)
+        state.withLock { state in
+            state.stopping = true
+            state.listener?.shutdown()
+        }
+        let deadline = Date().addingTimeInterval(grace)
+        while state.withLock({ !$0.connections.isEmpty }) && Date() < deadline {
+            usleep(1000)
+        }
+        stop()
+    }
+
+    /// Whether `shutdown(grace:)` has begun.
+    public var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
+
     private func acceptLoop(_ listener: Socket) {
         defer { state.withLock { $0.threads -= 1 } }
         while true {
             guard let client = try? listener.accept() else { return }
             if case .tcp = endpoint { try? client.setNoDelay() }
+            // Large buffers let a 32 MiB READ reply or WRITE payload move in few system calls.
+            try? client.setBufferSizes(Self.socketBufferSize)
             let admitted = state.withLock { state in
                 guard !state.stopping, state.connections.count < maximumConnections else { return false }
                 state.connections.insert(client)
@@ -166,7 +195,8 @@ public final class NBDServer: Sendable {
         let connection = NBDConnection(
             socket: client,
             lookup: { [self] name in export(named: name) },
-            exportNames: { [self] in exportNames })
+            exportNames: { [self] in exportNames },
+            isShuttingDown: { [self] in isShuttingDown })
         connection.run(handshakeTimeout: handshakeTimeout)
         state.withLock { state in
             state.connections.remove(client)

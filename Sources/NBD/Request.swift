@@ -21,7 +21,7 @@ public struct CommandFlags: OptionSet, Sendable {
 }
 
 /// A compact (28-byte) request header.
-struct RequestHeader: Equatable {
+struct RequestHeader: Equatable, Sendable {
     static let magic: UInt32 = 0x2560_9513
     static let size = 28
 

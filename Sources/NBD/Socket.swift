@@ -180,6 +180,31 @@ struct Socket: Sendable, Hashable {
         }
     }
 
+    /// Receives what is available (at least one byte, at most `buffer.count`); a peer that
+    /// closes throws `.closed`. The corresponding C function is `recv`.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(NBDError) -> Int {
+        while true {
+            let result = recv(descriptor, buffer.baseAddress!, buffer.count, 0)
+            if result > 0 { return result }
+            if result == 0 { throw .closed }
+            if errno == EINTR { continue }
+            if errno == ECONNRESET { throw .closed }
+            throw .system(operation: "recv", errno: errno)
+        }
+    }
+
+    /// Asks for `bytes`-byte send and receive buffers (the kernel caps them at
+    /// `net.core.wmem_max`/`rmem_max`), so a large READ reply or WRITE payload moves in few
+    /// system calls. The corresponding C function is `setsockopt`.
+    func setBufferSizes(_ bytes: Int32) throws(NBDError) {
+        var value = bytes
+        for (option, name) in [(SO_SNDBUF, "SO_SNDBUF"), (SO_RCVBUF, "SO_RCVBUF")] {
+            guard setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                throw .system(operation: "setsockopt(\(name))", errno: errno)
+            }
+        }
+    }
+
     /// Writes all of `bytes`, never raising `SIGPIPE`. The corresponding C function is `send`.
     func write(_ bytes: UnsafeRawBufferPointer) throws(NBDError) {
         var done = 0

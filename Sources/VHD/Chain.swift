@@ -146,6 +146,22 @@ public final class Chain: @unchecked Sendable {
         }
         return RangeSet.merge(ranges)
     }
+    /// The parts of `range` some layer (or the raw base) holds data for, merged; looks only at
+    /// the blocks `range` touches.
+    public func allocatedRanges(in range: Range<UInt64>) throws(VHDError) -> [Range<UInt64>] {
+        var ranges: [Range<UInt64>] = []
+        for image in layers {
+            let within = range.clamped(to: 0..<image.virtualSize)
+            ranges += try image.extents(in: within).filter(\.isPresent).map(\.range)
+        }
+        if let rawBase {
+            let within = range.clamped(to: 0..<min(rawBase.size, virtualSize))
+            if !within.isEmpty {
+                ranges += try VHDError.wrap { () throws(BlockIOError) in try rawBase.allocatedRanges(in: within) }
+            }
+        }
+        return RangeSet.merge(ranges)
+    }
 }
 
 /// Merging of byte ranges.

@@ -46,7 +46,7 @@ extension Image {
 
     /// Writes into an allocated block, then sets the sectors' bits, then the batmap bit when
     /// the block became full.
-    private func writeAllocated(_ block: Int, _ data: UnsafeRawBufferPointer, at within: UInt64) throws(VHDError) {
+    func writeAllocated(_ block: Int, _ data: UnsafeRawBufferPointer, at within: UInt64) throws(VHDError) {
         guard let blockOffset = blockOffset(block) else { return }
         try VHDError.wrap { () throws(BlockIOError) in try store.write(data, at: blockOffset + bitmapSize + within) }
         guard case .partial(var bitmap) = try blockState(block) else { return }
@@ -121,22 +121,47 @@ extension Image {
     /// Marks `block` full in blktap's batmap (when the image has one) and writes the changed
     /// map sector and the header with its new checksum.
     func setBatmapBit(_ block: Int) throws(VHDError) {
+        try updateBatmapBits([block], full: true)
+    }
+
+    /// Sets (`full`) or clears the batmap bits of `blocks` (when the image has a batmap) and
+    /// writes each changed map sector once, then the header with its new checksum.
+    func updateBatmapBits(_ blocks: [Int], full: Bool) throws(VHDError) {
         guard let header else { return }
-        let update: (BatmapHeader, [UInt8], UInt64)? = state.withLock { state in
-            guard var batmapHeader = state.batmapHeader, block / 8 < state.batmap.count else { return nil }
-            let mask = UInt8(0x80) >> UInt8(block % 8)
-            if state.batmap[block / 8] & mask != 0 { return nil }
-            state.batmap[block / 8] |= mask
+        let update: (BatmapHeader, [(UInt64, [UInt8])], [UInt8])? = state.withLock { state in
+            guard var batmapHeader = state.batmapHeader else { return nil }
+            var dirtySectors: Set<Int> = []
+            for block in blocks where block / 8 < state.batmap.count {
+                let mask = UInt8(0x80) >> UInt8(block % 8)
+                let wasFull = state.batmap[block / 8] & mask != 0
+                guard wasFull != full else { continue }
+                if full { state.batmap[block / 8] |= mask } else { state.batmap[block / 8] &= ~mask }
+                dirtySectors.insert(block / 8 / Int(sectorSize))
+            }
+            guard !dirtySectors.isEmpty else { return nil }
             batmapHeader.checksum = BatmapHeader.checksum(
                 of: state.batmap, currentSize: state.footer.currentSize, version: batmapHeader.version)
             state.batmapHeader = batmapHeader
-            let sectorStart = block / 8 / Int(sectorSize) * Int(sectorSize)
-            return (batmapHeader, Array(state.batmap[sectorStart..<sectorStart + Int(sectorSize)]), UInt64(sectorStart))
+            let sectors = dirtySectors.sorted().map { sector in
+                let start = sector * Int(sectorSize)
+                return (UInt64(start), Array(state.batmap[start..<min(state.batmap.count, start + Int(sectorSize))]))
+            }
+            return (batmapHeader, sectors, state.batmap)
         }
-        guard let (batmapHeader, mapSector, sectorOffset) = update else { return }
+        guard let (batmapHeader, sectors, map) = update else { return }
+        let headerOffset = Layout.batmapHeaderOffset(header: header)
+        let span = (sectors.last?.0 ?? 0) + sectorSize
         try VHDError.wrap { () throws(BlockIOError) in
-            try store.write(mapSector, at: batmapHeader.mapOffset + sectorOffset)
-            try store.write(batmapHeader.encoded(), at: Layout.batmapHeaderOffset(header: header))
+            // Where the map follows its header (as blktap lays it out), header and map go in one
+            // write, so a killed process never leaves a checksum that disagrees with the map
+            // (which fails a writable open and check). Past 64 KiB of map that costs too much per
+            // block, and the map is written first, then the header.
+            if batmapHeader.mapOffset == headerOffset + UInt64(BatmapHeader.size) && span <= 64 << 10 {
+                try store.write(batmapHeader.encoded() + map[..<Int(min(span, UInt64(map.count)))], at: headerOffset)
+                return
+            }
+            for (offset, bytes) in sectors { try store.write(bytes, at: batmapHeader.mapOffset + offset) }
+            try store.write(batmapHeader.encoded(), at: headerOffset)
         }
     }
 

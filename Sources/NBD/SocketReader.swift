@@ -1,0 +1,45 @@
+/// Buffered reads from a socket: one `recv` takes up to 64 KiB, so a burst of pipelined
+/// requests costs one system call instead of one or two per request. Large payloads go from
+/// what is buffered, then straight into the caller's buffer.
+///
+/// Owned by the one thread reading a connection; not shared.
+final class SocketReader {
+    static let capacity = 64 << 10
+
+    let socket: Socket
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+    private var start = 0
+    private var end = 0
+
+    init(_ socket: Socket) { self.socket = socket }
+
+    deinit { buffer.deallocate() }
+
+    /// Reads exactly `count` bytes into a new array.
+    func read(exactly count: Int) throws(NBDError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try bytes.withMutableWireBytes { (raw) throws(NBDError) in try read(into: raw) }
+        return bytes
+    }
+
+    /// Fills `target` completely; a peer that closes first throws `.closed`.
+    func read(into target: UnsafeMutableRawBufferPointer) throws(NBDError) {
+        var done = 0
+        while done < target.count {
+            if start == end {
+                // Past the buffer's size nothing is gained by staging: receive directly.
+                if target.count - done >= Self.capacity {
+                    try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: target[done...]))
+                    return
+                }
+                start = 0
+                end = try socket.receive(into: buffer)
+            }
+            let count = min(end - start, target.count - done)
+            UnsafeMutableRawBufferPointer(rebasing: target[done..<done + count])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<start + count]))
+            start += count
+            done += count
+        }
+    }
+}
