@@ -98,15 +98,17 @@ public final class DatapathDaemon: @unchecked Sendable {
         shutdownRequested.wait()
     }
 
-    /// The clean shutdown: stops the control channel, withdraws every export from the servers,
-    /// drains and flushes each, stops the servers (disconnecting clients, removing the socket),
-    /// and removes the pidfile.
+    /// The clean shutdown: stops the control channel; the servers stop accepting and answer
+    /// new requests `NBD_ESHUTDOWN` while those running finish, for up to `grace` seconds or
+    /// until the clients have gone; then every export is withdrawn, drained and flushed, the
+    /// remaining connections closed, the sockets and the pidfile removed.
     ///
     /// - Returns: whether every export flushed.
     @discardableResult
-    public func shutdown() -> Bool {
+    public func shutdown(grace: Double = 2) -> Bool {
         operationLock.withLock { shuttingDown = true }
         control?.stop()
+        for server in servers { server.shutdown(grace: grace) }
         var flushed = true
         operationLock.withLock {
             for (name, entry) in exports.sorted(by: { $0.key < $1.key }) {
@@ -118,8 +120,6 @@ public final class DatapathDaemon: @unchecked Sendable {
             }
             exports = [:]
         }
-        // TODO(shutdown): NBDServer.shutdown(grace:) will answer NBD_ESHUTDOWN to requests in flight.
-        for server in servers { server.stop() }
         if let pidFile = options.pidFile { PIDFile(path: pidFile).remove() }
         Log.info("stopped\(flushed ? "" : " (some exports failed to flush)")")
         return flushed

@@ -7,8 +7,9 @@ extension Image {
     ///
     /// A new block goes after all data and metadata, its data area page aligned (blktap's
     /// `__vhd_io_allocate_block`). The writes are ordered so that a crash at any point never
-    /// exposes stale data: the data, then the sector bitmap, then (after a flush, with
-    /// `barriers`) the BAT entry, then the batmap, then the footer at the new end.
+    /// exposes stale data and always leaves a footer at the end of the file: the footer at the
+    /// block's end, the data, the sector bitmap (over the old footer), then (after a flush,
+    /// with `barriers`) the BAT entry, then the batmap.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(VHDError) {
         guard options.writable else { throw .readOnly(image: name) }
         let count = UInt64(bytes.count)
@@ -76,7 +77,14 @@ extension Image {
         let first = Int(within / sectorSize)
         bitmap.setRange(first..<first + data.count / Int(sectorSize))
 
-        try writeNewBlockData(data, at: within, dataStart: dataStart, blockSize: blockSize)
+        let fresh = store.canGrow && dataStart >= store.size
+        if store.canGrow {
+            // blktap writes the footer after the block, so a process killed in between leaves a
+            // file whose end is not a footer, which its check rejects. Written first, the file
+            // ends in a valid footer at every instant; a crash leaves only unreferenced space.
+            try VHDError.wrap { () throws(BlockIOError) in try store.write(footer.encoded(), at: blockEnd) }
+        }
+        try writeNewBlockData(data, at: within, dataStart: dataStart, blockSize: blockSize, fresh: fresh)
         var metadata = [UInt8](repeating: 0, count: Int(blockStart - min(blockStart, endOfData)))
         metadata += bitmap.bytes
         try VHDError.wrap { () throws(BlockIOError) in
@@ -101,13 +109,13 @@ extension Image {
         if full { try setBatmapBit(block) }
     }
 
-    /// Writes a new block's data area: only `data` where the store is fresh past its end (holes
-    /// read as zeros), else the whole area with zeros around `data`, so no stale bytes of a
-    /// reused region (an LV, trailing garbage) can ever be read back.
+    /// Writes a new block's data area: only `data` where the area was `fresh` (past the store's
+    /// end before this allocation: holes read as zeros), else the whole area with zeros around
+    /// `data`, so no stale bytes of a reused region (an LV, trailing garbage) can be read back.
     private func writeNewBlockData(
-        _ data: UnsafeRawBufferPointer, at within: UInt64, dataStart: UInt64, blockSize: UInt64
+        _ data: UnsafeRawBufferPointer, at within: UInt64, dataStart: UInt64, blockSize: UInt64, fresh: Bool
     ) throws(VHDError) {
-        if (store.canGrow && dataStart >= store.size) || UInt64(data.count) == blockSize {
+        if fresh || UInt64(data.count) == blockSize {
             try VHDError.wrap { () throws(BlockIOError) in try store.write(data, at: dataStart + within) }
             return
         }

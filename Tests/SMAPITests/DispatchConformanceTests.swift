@@ -144,13 +144,14 @@ struct DispatchConformanceTests {
                 """)
     }
 
-    @Test func attachActivateDeactivateDetachHandOutTheLeafPath() throws {
+    @Test func attachActivateDeactivateDetachHandOutTheDatapathsNBDExport() throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         let attach = try harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
         let members = try #require(attach.value?.structMembers)
         #expect(members.map(\.name) == ["params", "params_nbd", "o_direct", "o_direct_reason", "xenstore_data"])
-        #expect(attach.value?[member: "params"] == .string(harness.srDirectory(sr) + "/\(vdi).vhd"))
+        #expect(attach.value?[member: "params"] == .string(harness.nbdURI(vdi)))
+        #expect(attach.value?[member: "params_nbd"] == .string(harness.nbdURI(vdi)))
         #expect(attach.value?[member: "o_direct"] == .boolean(true))
         #expect(attach.value?[member: "o_direct_reason"] == "")
         #expect(attach.value?[member: "xenstore_data"] == ["storage-type": "ext", "vdi-type": "vhd"])
@@ -219,7 +220,7 @@ struct DispatchConformanceTests {
         #expect(call.params.first?[member: "sr_uuid"] == .string(sr))
         #expect(call.params.first?[member: "vdi_uuid"] == .string(vdi))
         let attached = try PluginReply(try harness.run([config]))
-        #expect(attached.value?[member: "params"] == .string(harness.srDirectory(sr) + "/\(vdi).vhd"))
+        #expect(attached.value?[member: "params_nbd"] == .string(harness.nbdURI(vdi)))
         let detach = config.replacing("vdi_attach_from_config", with: "vdi_detach_from_config")
         try PluginReply(try harness.run([detach])).requireNil()
     }

@@ -35,7 +35,7 @@ struct DispatchDeviceTests {
         #expect(MountTable.entry(at: mountPoint(sr))?.fileSystemType == "ext4")
         let vdi = try harness.createVDI(in: sr, deviceConfig: config)
         let attach = try harness.call("vdi_attach", args: ["false"], sr: sr, vdi: vdi, deviceConfig: config)
-        #expect(attach.value?[member: "params"] == .string(mountPoint(sr) + "/\(vdi).vhd"))
+        #expect(attach.value?[member: "params_nbd"] == .string(harness.nbdURI(vdi)))
         try harness.call("sr_detach", sr: sr, deviceConfig: config).expectFault(16)
         try harness.call("vdi_detach", sr: sr, vdi: vdi, deviceConfig: config).requireNil()
         try harness.call("sr_detach", sr: sr, deviceConfig: config).requireNil()

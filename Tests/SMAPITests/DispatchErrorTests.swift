@@ -36,9 +36,10 @@ struct DispatchErrorTests {
         _ = try harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
         try harness.call("vdi_delete", sr: sr, vdi: vdi).expectFault(24, "The VDI is currently in use")
         try harness.call("vdi_activate", args: ["true"], sr: sr, vdi: vdi).requireNil()
-        // Offline resize and snapshot of a VDI active read-write need a backend that can pause.
+        // Offline resize of a VDI active read-write is refused; a snapshot pauses its datapath.
         try harness.call("vdi_resize", args: [String(128 << 20)], sr: sr, vdi: vdi).expectFault(24)
-        try harness.call("vdi_snapshot", sr: sr, vdi: vdi).expectFault(24)
+        let snapshot = try harness.call("vdi_snapshot", sr: sr, vdi: vdi)
+        #expect(snapshot.value?[member: "uuid"] != nil, "\(snapshot)")
         try harness.call("sr_detach", sr: sr).expectFault(16, "The SR device is currently in use")
         try harness.call("vdi_detach", sr: sr, vdi: vdi).requireNil()
         try harness.call("vdi_delete", sr: sr, vdi: vdi).requireNil()

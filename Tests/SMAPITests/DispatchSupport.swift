@@ -36,7 +36,13 @@ final class PluginHarness: @unchecked Sendable {
         environment = [
             "SM_LOCK_DIR": directory.path(for: "lock"), "SM_REFCOUNT_DIR": directory.path(for: "refcount"),
             "SM_MOUNT_BASE": directory.path(for: "mnt"), "SM_STATE_DIR": directory.path(for: "state"),
+            "SM_DATAPATH_DIR": directory.path(for: "nbd"),
         ]
+    }
+
+    /// The NBD URI `vdi_attach` answers for `vdi`: its datapath daemon's socket and export.
+    func nbdURI(_ vdi: String) -> String {
+        "nbd:unix:\(directory.path(for: "nbd"))/\(vdi).sock:exportname=\(vdi)"
     }
 
     /// Unmounts whatever a failed test left mounted in the directory (device SRs).

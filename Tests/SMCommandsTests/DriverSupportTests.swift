@@ -58,10 +58,14 @@ import Testing
         #expect(user.datapathDirectory == "/run/user/7/swift-sm/nbd")
         #expect(root.datapathDirectory == "/var/run/sm/nbd")
         let overridden = HostPaths.fromEnvironment(
-            ["SM_LOCK_DIR": "/l", "SM_REFCOUNT_DIR": "/r", "SM_MOUNT_BASE": "/m", "SM_STATE_DIR": "/s"], isRoot: true)
+            ["SM_LOCK_DIR": "/l", "SM_REFCOUNT_DIR": "/r", "SM_MOUNT_BASE": "/m", "SM_STATE_DIR": "/s", "SM_DATAPATH_DIR": "/d"],
+            isRoot: true)
         #expect(
-            overridden == HostPaths(lockDirectory: "/l", refcountDirectory: "/r", mountBase: "/m", stateDirectory: "/s")
-        )
+            overridden
+                == HostPaths(
+                    lockDirectory: "/l", refcountDirectory: "/r", mountBase: "/m", stateDirectory: "/s",
+                    datapathDirectory: "/d"))
+        #expect(HostPaths(lockDirectory: "/l", refcountDirectory: "/x/r", mountBase: "/m", stateDirectory: "/s").datapathDirectory == "/x/nbd")
     }
 
     @Test func externalCommandsReportStatusAndOutput() {
