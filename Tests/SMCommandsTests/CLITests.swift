@@ -58,7 +58,14 @@ struct CLITests {
             "vdi-create", "sr=\(sr)", "virtual-size=10MiB", "name-label=disk", "name-description=the disk")
         let raw = try sm.ok("vdi-create", "virtual-size=3MiB", "type=raw", "name-label=scratch")
         #expect(FileManager.default.fileExists(atPath: sm.srParent + "/\(sr)/\(raw).raw"))
+        // Once it has printed, vdi-create made the spare leaves the disk's first snapshot takes.
+        let spares = [".spare-64-0", ".spare-64-1"]
+        func sparesPresent() -> [Bool] {
+            spares.map { FileManager.default.fileExists(atPath: sm.srParent + "/\(sr)/" + $0) }
+        }
+        #expect(sparesPresent() == [true, true])
         let snapshot = try sm.ok("vdi-snapshot", "uuid=\(disk)", "name-label=before")
+        #expect(sparesPresent() == [true, true], "the snapshot took them and the upkeep after its reply made new ones")
         let clone = try sm.ok("vdi-clone", "uuid=\(disk)", "new-name-label=copy")
         let records = try sm.json([VDIListingJSON].self, "vdi-list", "sr=\(sr)").first?.vdis ?? []
         let byUUID = Dictionary(records.map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a })

@@ -1,5 +1,5 @@
-/// The backend until the NBD datapath lands: it serves nothing itself and hands the consumer
-/// the leaf volume's path on this host (a `.vhd` file a VHD-aware consumer such as qemu's
+/// The backend without a datapath (`SM_BLOCK_BACKEND=path`; the NBD backend keeps its counts
+/// with it): it serves nothing itself and hands the consumer the leaf volume's path on this host (a `.vhd` file a VHD-aware consumer such as qemu's
 /// `vpc` driver opens with its chain; a `.raw` file anyone opens). Attach and activation are
 /// recorded as reference counts, namespace `attach-<sr_uuid>` (binary: attached) and
 /// `active-<sr_uuid>` (binary: active read-write; normal: read-only activations), plus
