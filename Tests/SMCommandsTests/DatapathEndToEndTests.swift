@@ -130,6 +130,37 @@ struct DatapathEndToEndTests {
         #expect(table.contains("operation") && table.contains("p99-us"))
     }
 
+    @Test func snapshotsTakenWhileAWriterRunsLoseNoWrite() throws {
+        let cli = try CLIHarness()
+        let sr = try cli.createSR()
+        let vdi = try cli.ok("vdi-create", "sr=\(sr)", "virtual-size=256MiB")
+        let attached = try cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
+        defer { _ = try? cli.run("vdi-detach", "uuid=\(vdi)") }
+        let uri = "nbd+unix:///\(vdi)?socket=\(attached.socket)"
+        let writes = 200
+        func pattern(_ index: Int) -> Int { index % 250 + 3 }
+        var commands: [String] = []
+        for index in 0..<writes { commands += ["-c", "write -P \(pattern(index)) \(index)M 64k"] }
+        let writer = try Tool.require("qemu-io").start(["-f", "raw"] + commands + [uri])
+        var snapshots: [String] = []
+        while writer.isRunning || snapshots.isEmpty {
+            snapshots.append(try cli.ok("vdi-snapshot", "uuid=\(vdi)"))
+            if snapshots.count >= 8 { break }
+        }
+        let result = try writer.wait(timeout: 120)
+        #expect(result.status == 0, "\(result)")
+        #expect(snapshots.count >= 2, "the writer finished before a second snapshot; the test proves less")
+        var checks: [String] = []
+        for index in 0..<writes { checks += ["-c", "read -P \(pattern(index)) \(index)M 64k"] }
+        let verify = try Tool.require("qemu-io").run(["-f", "raw", "-r"] + checks + [uri], timeout: 120)
+        #expect(verify.status == 0 && !verify.output.contains("Pattern verification failed"), "\(verify.output.suffix(400))")
+        let root = cli.srParent + "/" + sr
+        let vhdUtil = try #require(Self.builtTool("vhd-util"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: root) where name.hasSuffix(".vhd") {
+            _ = try Tool(name: "vhd-util", path: vhdUtil).run(["check", "-n", root + "/" + name], timeout: 30).requireSuccess()
+        }
+    }
+
     static func builtTool(_ name: String) -> String? {
         guard let binary = CLIHarness.binary else { return nil }
         let path = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent(name).path
