@@ -47,7 +47,8 @@ let package = Package(
             name: "VHDBench", dependencies: ["VHD", "VHDFormat", "BlockIO"], path: "Benchmarks/VHDBench",
             swiftSettings: strict),
         .executableTarget(
-            name: "SMBench", dependencies: ["SM", "VHD", "BlockIO"], path: "Benchmarks/SMBench", swiftSettings: strict),
+            name: "SMBench", dependencies: ["SM", "DatapathBackend", "VHD", "BlockIO"], path: "Benchmarks/SMBench",
+            swiftSettings: strict),
         .executableTarget(
             name: "NBDBench", dependencies: ["NBD", "VHD", "BlockIO"], path: "Benchmarks/NBDBench",
             swiftSettings: strict),

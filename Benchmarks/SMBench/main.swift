@@ -3,10 +3,13 @@ import BlockIO
 import Glibc
 import SM
 import VHD
+import DatapathBackend
 
 /// Benchmarks of the SR engine, printed as `name value unit` lines for scripts/bench-sm:
 ///     sm-bench snapshot DIR     snapshot latency of a 1 GiB and a 1 TiB VDI, spares ready and
 ///                               not (median of 9), and the spares' upkeep
+///     sm-bench snapshot-attached DIR   the same, for a VDI its datapath daemon serves: the
+///                               pause window (pause, snapshot, resume on the new leaf)
 ///     sm-bench scan DIR COUNT   sr_scan time with COUNT VDIs (volumes copied from one template)
 
 func now() -> Double {
@@ -64,6 +67,38 @@ do {
             print("snapshot_latency_\(label) \(String(format: "%.2f", median(ready) * 1000)) ms")
             print("snapshot_spare_upkeep_\(label) \(String(format: "%.2f", median(upkeep) * 1000)) ms")
             print("snapshot_latency_no_spares_\(label) \(String(format: "%.2f", median(cold) * 1000)) ms")
+        }
+    case "snapshot-attached":
+        // The pause window of a snapshot of a VDI served by its datapath daemon: from the pause
+        // to the resume on the new leaf (spares ready, as after the previous snapshot's upkeep).
+        let directory = arguments[2]
+        let engine = try makeSR(directory)
+        let runtime = "/tmp/smb-\(getpid())"
+        defer { _ = try? FileManager.default.removeItem(atPath: runtime) }
+        let paths = HostPaths(
+            lockDirectory: runtime + "/lock", refcountDirectory: runtime + "/ref", mountBase: runtime + "/mnt",
+            stateDirectory: runtime + "/state", datapathDirectory: runtime + "/nbd")
+        let backend = NBDBlockBackend(paths: paths)
+        for (label, size) in [("1GiB", UInt64(1) << 30), ("1TiB", UInt64(1) << 40)] {
+            let record = try engine.createVDI(.init(size: size))
+            let chain = try engine.openChain(record.uuid, writable: true)
+            try [UInt8](repeating: 1, count: 1 << 20).withUnsafeBytes { try chain.write($0, at: 0) }
+            let vdi = BackendVDI(srUUID: engine.srUUID, storageType: "ext", record: record, container: engine.container)
+            _ = try backend.attach(vdi, writable: true)
+            try backend.activate(vdi, writable: true)
+            var windows: [Double] = []
+            for _ in 0..<9 {
+                try engine.replenishSpares(forSize: size)
+                let start = now()
+                try backend.pause(vdi)
+                let result = try engine.snapshot(record.uuid, now: "20261121T00:00:00Z")
+                try backend.unpause(vdi)
+                windows.append(now() - start)
+                if let snapshot = result.newVDI { try engine.deleteVDI(snapshot.uuid) }
+            }
+            try backend.deactivate(vdi)
+            try backend.detach(vdi)
+            print("snapshot_pause_window_\(label) \(String(format: "%.2f", median(windows) * 1000)) ms")
         }
     case "scan":
         guard arguments.count == 4, let count = Int(arguments[3]) else { fail("usage: sm-bench scan DIR COUNT") }
