@@ -63,7 +63,8 @@ let package = Package(
         .testTarget(name: "NBDTests", dependencies: ["NBD", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NBD", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "SMAPITests", dependencies: ["SMAPI", "SM", "XMLRPC", "ExtDriver", "TestSupport"]),
-        .testTarget(name: "SMCommandsTests", dependencies: ["SMCommands", "SM", "TestSupport"]),
+        .testTarget(
+            name: "SMCommandsTests", dependencies: ["SMCommands", "SM", "DatapathBackend", "Datapath", "TestSupport"]),
         .testTarget(name: "InteropTests", dependencies: ["VHD", "VHDFormat", "BlockIO", "TestSupport"]),
     ]
 )

@@ -57,7 +57,18 @@ public struct NBDBlockBackend: BlockBackend {
         guard state.attached else {
             throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) is not attached on this host")
         }
-        if writable, state.isActive, !state.activeReadWrite {
+        if writable, vdi.record.readOnly || vdi.record.hidden {
+            throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) is read-only")
+        }
+        // One export per VDI, opened in one mode: read-write for one consumer, or read-only
+        // for any number of them.
+        if state.activeReadWrite {
+            guard writable else {
+                throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) is active read-write here; deactivate it first")
+            }
+            return
+        }
+        if writable, state.isActive {
             throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) is active read-only here; deactivate it first")
         }
         let files = files(for: vdi.uuid)
@@ -75,17 +86,27 @@ public struct NBDBlockBackend: BlockBackend {
     }
 
     /// Holds the VDI's I/O: returns once every request in flight has completed and the chain
-    /// is flushed; requests arriving meanwhile wait in the daemon.
+    /// is flushed; requests arriving meanwhile wait in the daemon. The pause is recorded before
+    /// it is asked for, so a process that dies from here on leaves a mark that the next
+    /// operation on the SR finds and resumes.
     public func pause(_ vdi: BackendVDI) throws(SRError) {
-        let client = try liveClient(files(for: vdi.uuid), vdi.uuid)
-        do { _ = try client.pause(export: vdi.uuid) } catch {
-            throw SRError(.tapdiskFailed, opterr: "cannot pause VDI \(vdi.uuid): \(error)")
-        }
         try counts.pause(vdi)
+        do throws(SRError) {
+            let client = try liveClient(files(for: vdi.uuid), vdi.uuid)
+            do { _ = try client.pause(export: vdi.uuid) } catch {
+                // The daemon may finish pausing after the client gave up waiting.
+                _ = try? client.unpause(export: vdi.uuid)
+                throw SRError(.tapdiskFailed, opterr: "cannot pause VDI \(vdi.uuid): \(error)")
+            }
+        } catch {
+            try? counts.unpause(vdi)
+            throw error
+        }
     }
 
     /// Re-opens the VDI's chain from its leaf (which a snapshot or revert replaced) and lets
-    /// the held requests through.
+    /// the held requests through; then clears the pause mark. Resuming a VDI that is not
+    /// paused does nothing.
     public func unpause(_ vdi: BackendVDI) throws(SRError) {
         let client = try liveClient(files(for: vdi.uuid), vdi.uuid)
         let path = try leafPath(vdi)
@@ -95,16 +116,19 @@ public struct NBDBlockBackend: BlockBackend {
         try counts.unpause(vdi)
     }
 
-    /// Ends one activation; the last one closes the export (flushing it). A daemon that died
-    /// has nothing left to close, so deactivation still succeeds and detach can clean up.
+    /// Ends one activation; the last one first closes the export (flushing it), so no count
+    /// ever says inactive while the daemon still serves the VDI. A daemon that died has
+    /// nothing left to close, so deactivation still succeeds and detach can clean up.
     public func deactivate(_ vdi: BackendVDI) throws(SRError) {
-        guard try counts.state(srUUID: vdi.srUUID, vdiUUID: vdi.uuid).isActive else { return }
-        try counts.deactivate(vdi)
-        guard !(try counts.state(srUUID: vdi.srUUID, vdiUUID: vdi.uuid).isActive) else { return }
-        guard let client = try? liveClient(files(for: vdi.uuid), vdi.uuid) else { return }
-        do { try client.close(export: vdi.uuid) } catch {
-            throw SRError(.tapdiskFailed, opterr: "cannot close VDI \(vdi.uuid)'s export: \(error)")
+        let state = try counts.state(srUUID: vdi.srUUID, vdiUUID: vdi.uuid)
+        guard state.isActive else { return }
+        let isLast = state.activeReadWrite || state.activeReadOnly == 1
+        if isLast, let client = try? liveClient(files(for: vdi.uuid), vdi.uuid) {
+            do { try client.close(export: vdi.uuid) } catch {
+                throw SRError(.tapdiskFailed, opterr: "cannot close VDI \(vdi.uuid)'s export: \(error)")
+            }
         }
+        try counts.deactivate(vdi)
     }
 
     /// Stops the VDI's daemon (deactivating first, as blktap2 does) and forgets its counts.
@@ -117,10 +141,14 @@ public struct NBDBlockBackend: BlockBackend {
         try counts.state(srUUID: srUUID, vdiUUID: vdiUUID)
     }
 
-    /// Stops every daemon of the SR (left from before a reboot or a crash) and forgets its counts.
+    /// Stops every daemon of the SR and forgets its counts (`sr_delete`).
     public func reset(srUUID: String) throws(SRError) {
         for files in DatapathFiles.all(in: paths.datapathDirectory, srUUID: srUUID) { stopDaemon(files) }
         try counts.reset(srUUID: srUUID)
+    }
+
+    public func pausedVDIs(srUUID: String) throws(SRError) -> [String] {
+        try counts.pausedVDIs(srUUID: srUUID)
     }
 
     /// The I/O counters of VDI `vdiUUID`'s export (`sm vdi-stats`).
@@ -178,10 +206,12 @@ public struct NBDBlockBackend: BlockBackend {
     }
 
     /// Asks the daemon to shut down (it flushes and closes every export), waits up to
-    /// `grace` seconds, then kills it; removes its files but the log. Nothing to do for a
-    /// daemon that is not running.
+    /// `grace` seconds, then kills it; removes its files but the log. A pid is signalled only
+    /// when it is this VDI's daemon (it answers on the control socket as that pid, or its
+    /// command line names the control socket): a daemon that died long ago may have left a
+    /// pid file naming a process that reused its pid.
     func stopDaemon(_ files: DatapathFiles, grace: Double = 10) {
-        if let pid = DatapathLauncher.runningPID(pidFile: files.pidFile) {
+        if let pid = DatapathLauncher.runningPID(pidFile: files.pidFile), Self.isDaemon(pid, of: files) {
             try? DatapathClient(controlPath: files.control, connectTimeout: 1, replyTimeout: grace).shutdown()
             var waited = 0.0
             while DatapathLauncher.runningPID(pidFile: files.pidFile) == pid, waited < grace {
@@ -189,10 +219,27 @@ public struct NBDBlockBackend: BlockBackend {
                 usleep(10_000)
                 waited += 0.01
             }
-            if DatapathLauncher.runningPID(pidFile: files.pidFile) == pid { kill(pid, SIGKILL) }
+            if DatapathLauncher.runningPID(pidFile: files.pidFile) == pid, Self.isDaemon(pid, of: files) {
+                kill(pid, SIGKILL)
+            }
             Self.reap(pid)
         }
         for file in files.runtimeFiles { unlink(file) }
+    }
+
+    /// Whether process `pid` is the daemon serving `files`.
+    static func isDaemon(_ pid: pid_t, of files: DatapathFiles) -> Bool {
+        if let status = try? DatapathClient(controlPath: files.control, connectTimeout: 1, replyTimeout: 2).status(),
+            status.pid == pid
+        {
+            return true
+        }
+        guard let file = fopen("/proc/\(pid)/cmdline", "r") else { return false }
+        defer { fclose(file) }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        let count = fread(&bytes, 1, bytes.count, file)
+        let arguments = bytes[..<count].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return arguments.first?.hasSuffix(DatapathExecutable.name) == true && arguments.contains(files.control)
     }
 
     /// Collects the daemon's exit status when this process started it (tests, the CLI), so it

@@ -79,6 +79,10 @@ public protocol BlockBackend: Sendable {
     func detach(_ vdi: BackendVDI) throws(SRError)
     /// The VDI's state on this host.
     func state(srUUID: String, vdiUUID: String) throws(SRError) -> BackendState
-    /// Forgets every VDI of the SR (SM resets refcounts on `sr_attach`/`sr_detach`).
+    /// Forgets every VDI of the SR (`sr_delete`).
     func reset(srUUID: String) throws(SRError)
+    /// The VDIs of the SR marked paused on this host. SM pauses only while it holds the SR
+    /// lock, so a mark found by a holder of that lock is a pause whose unpause never came (the
+    /// process died, a call timed out): `SRHost` resumes those VDIs.
+    func pausedVDIs(srUUID: String) throws(SRError) -> [String]
 }

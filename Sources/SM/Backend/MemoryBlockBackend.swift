@@ -64,6 +64,13 @@ public final class MemoryBlockBackend: BlockBackend {
         }
     }
 
+    public func pausedVDIs(srUUID: String) throws(SRError) -> [String] {
+        state.withLock { state in
+            state.vdis.filter { $0.key.hasPrefix(srUUID + "/") && $0.value.paused }
+                .map { String($0.key.dropFirst(srUUID.count + 1)) }.sorted()
+        }
+    }
+
     private func update(_ vdi: BackendVDI, _ operation: String, _ change: (inout BackendState) -> Void) {
         state.withLock { state in
             change(&state.vdis[vdi.srUUID + "/" + vdi.uuid, default: BackendState()])

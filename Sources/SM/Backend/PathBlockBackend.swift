@@ -79,6 +79,10 @@ public struct PathBlockBackend: BlockBackend {
         }
     }
 
+    public func pausedVDIs(srUUID: String) throws(SRError) -> [String] {
+        try refcounts.objects(namespace: Self.pausedSpace(srUUID))
+    }
+
     static func attachSpace(_ srUUID: String) -> String { "attach-" + srUUID }
     static func activeSpace(_ srUUID: String) -> String { "active-" + srUUID }
     static func pausedSpace(_ srUUID: String) -> String { "paused-" + srUUID }

@@ -134,13 +134,18 @@ extension SRHost {
         }
     }
 
-    /// Runs `body`, which changes VDI `uuid`'s chain, with its consumer paused when it is active
-    /// read-write (refused when the backend cannot pause).
+    /// Runs `body`, which changes VDI `uuid`'s chain, with its consumer paused while it is
+    /// active (refused when it is active read-write and the backend cannot pause).
+    ///
+    /// Once `body` has succeeded its change is committed, so a failed resume does not fail
+    /// the operation: the VDI stays marked paused and the next operation on the SR resumes it
+    /// (`resumeInterruptedPauses`).
     func whilePaused<T>(_ engine: SREngine, _ uuid: String, for operation: String, _ body: () throws(SRError) -> T)
         throws(SRError) -> T
     {
         let record = try engine.vdi(uuid)
-        guard try backend.state(srUUID: engine.srUUID, vdiUUID: uuid).activeReadWrite else { return try body() }
+        let state = try backend.state(srUUID: engine.srUUID, vdiUUID: uuid)
+        guard backend.canPause ? state.isActive : state.activeReadWrite else { return try body() }
         guard backend.canPause else {
             throw SRError(
                 .vdiInUse,
@@ -153,7 +158,17 @@ extension SRHost {
             try? backend.unpause(vdi)
             throw error
         }
-        try backend.unpause(vdi)
+        try? backend.unpause(vdi)
         return result
+    }
+
+    /// Resumes the VDIs of the SR left paused by an operation that never resumed them (its
+    /// process died, or its resume failed). Runs with the SR lock held, so no pause is live.
+    func resumeInterruptedPauses(_ engine: SREngine) {
+        guard let paused = try? backend.pausedVDIs(srUUID: engine.srUUID) else { return }
+        for uuid in paused {
+            guard let record = try? engine.vdi(uuid) else { continue }
+            try? backend.unpause(backendVDI(engine, record))
+        }
     }
 }

@@ -44,7 +44,9 @@ public struct SRHost: Sendable {
     ) throws(SRError) -> T {
         try locked(srUUID) { () throws(SRError) in
             let storage = try driver.storage(srUUID: srUUID, deviceConfig: deviceConfig)
-            return try body(try engine(srUUID: srUUID, storage: storage))
+            let engine = try engine(srUUID: srUUID, storage: storage)
+            resumeInterruptedPauses(engine)
+            return try body(engine)
         }
     }
 

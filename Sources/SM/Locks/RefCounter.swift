@@ -123,6 +123,18 @@ public struct RefCounter: Sendable {
         }
     }
 
+    /// The objects of `namespace` with a non-zero count (names as stored, after sanitising).
+    public func objects(namespace: String) throws(SRError) -> [String] {
+        try LockDirectory.validate(namespace, role: "refcount namespace")
+        var found: [String] = []
+        for name in try SystemCall.directoryEntries("\(base)/\(namespace)") ?? []
+        where !name.contains(DurableFile.temporaryMarker) {
+            let counts = try check(name, namespace: namespace)
+            if counts.count > 0 || counts.binaryCount > 0 { found.append(name) }
+        }
+        return found.sorted()
+    }
+
     /// The file that holds an object's counts (after SM's name sanitising).
     public func path(of object: String, namespace: String? = nil) throws(SRError) -> String {
         let (name, space) = try Self.safeNames(object, namespace)
