@@ -31,9 +31,11 @@ struct VDIAttachCommand: ParsableCommand {
         let context = CLIContext()
         let entry = try context.findVDI(uuid, sr: given["sr"])
         let info = try context.withEngine(entry) { host, engine -> AttachInfo in
+            let wasAttached = try host.backendState(engine, uuid).attached
             let info = try host.attachVDI(engine, uuid, writable: mode == "RW")
             do { try host.activateVDI(engine, uuid, writable: mode == "RW") } catch {
-                try? host.detachVDI(engine, uuid)
+                // Undo only this command's attach: another consumer's must survive.
+                if !wasAttached { try? host.detachVDI(engine, uuid) }
                 throw error
             }
             return info
