@@ -3,11 +3,6 @@ import Foundation
 /// Starts `sm-datapathd` detached from the caller (the SM process that attaches a VDI exits long
 /// before the VM stops using it) and waits until it answers on its control socket.
 public enum DatapathLauncher {
-    /// glibc's `POSIX_SPAWN_SETSID` (`spawn.h`, a GNU extension Swift does not import): the
-    /// child calls `setsid`, leaving the caller's session and process group, so a signal to the
-    /// caller's terminal or group never reaches it.
-    static let spawnSetSID: Int32 = 0x80
-
     /// Starts the daemon and returns its process id once it answers `status`.
     ///
     /// The daemon runs in a new session with standard input from `/dev/null` and standard output
@@ -40,7 +35,7 @@ public enum DatapathLauncher {
                 ExportSpec(name: export.name, path: absolute(export.path), readOnly: export.readOnly).description,
             ]
         }
-        let pid = try posixSpawn(executable, arguments, logPath: logPath)
+        let pid = try DetachedProcess.spawn(executable, arguments: arguments, logPath: logPath)
         let client = DatapathClient(controlPath: controlPath, connectTimeout: 0.5, replyTimeout: startupTimeout)
         let deadline = Date().addingTimeInterval(startupTimeout)
         while Date() < deadline {
@@ -62,46 +57,6 @@ public enum DatapathLauncher {
     /// The process id in `pidFile` when that process is alive (not exited, not a zombie).
     public static func runningPID(pidFile: String) -> pid_t? {
         PIDFile(path: pidFile).livePID()
-    }
-
-    /// `posix_spawn` with a new session, default signals, an empty mask, and the standard
-    /// descriptors redirected. The corresponding C function is `posix_spawn`.
-    private static func posixSpawn(_ executable: String, _ arguments: [String], logPath: String) throws(DatapathError)
-        -> pid_t
-    {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        let flags = spawnSetSID | Int32(POSIX_SPAWN_SETSIGMASK) | Int32(POSIX_SPAWN_SETSIGDEF)
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Nothing else of the caller's is inherited: an SM lock file's descriptor held by a
-        // long-lived daemon would hold its lock for as long as the daemon lives.
-        if let closeFrom = GNUSpawnActions.closeFrom { _ = closeFrom(&actions, 3) }
-        if let changeDirectory = GNUSpawnActions.changeDirectory { _ = changeDirectory(&actions, "/") }
-
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for argument in argv { free(argument) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard result == 0 else {
-            throw .launchFailed(
-                reason: "posix_spawn \(executable): \(String(cString: strerror(result))) (errno \(result))", log: "")
-        }
-        return pid
     }
 
     /// `path` made absolute against the working directory.

@@ -16,7 +16,7 @@ public struct SMCommand: ParsableCommand {
             SRDetachCommand.self, SRDestroyCommand.self, VDICreateCommand.self, VDIListCommand.self,
             VDISnapshotCommand.self, VDICloneCommand.self, VDIRevertCommand.self, VDIResizeCommand.self,
             VDIDestroyCommand.self, VDIImportCommand.self, VDIExportCommand.self, VDIAttachCommand.self,
-            VDIDetachCommand.self, VDIStatsCommand.self, InstallPluginsCommand.self,
+            VDIDetachCommand.self, VDIStatsCommand.self, InstallPluginsCommand.self, SRUpkeepCommand.self,
         ])
 
     public init() {}

@@ -1,3 +1,4 @@
+import Datapath
 import Glibc
 import SM
 import SMAPI
@@ -18,17 +19,27 @@ public enum SMEntryPoint {
         exit(0)
     }
 
-    /// Ends standard output, then runs the upkeep the command left (`AfterReply`). The caller
-    /// reads the reply to end of file, so it goes on while the upkeep runs; standard output
-    /// becomes /dev/null rather than closed so no file opened later can take descriptor 1.
+    /// Ends standard output and starts the upkeep the command left (`AfterReply`) in a
+    /// detached `sm sr-upkeep`, so neither the caller reading the reply nor one waiting for
+    /// this process to exit waits for it.
     static func finishReply() {
         fflush(nil)
-        let null = open("/dev/null", O_WRONLY)
-        if null >= 0 {
-            dup2(null, 1)
-            close(null)
+        for upkeep in AfterReply.take() {
+            guard let executable = ownExecutable() else { return }
+            let sizes = upkeep.sizes.map(String.init).joined(separator: ",")
+            _ = try? DetachedProcess.spawn(
+                executable,
+                arguments: ["sm", "sr-upkeep", "sr=\(upkeep.srUUID)", "directory=\(upkeep.directory)", "size=\(sizes)"],
+                logPath: "/dev/null")
         }
-        AfterReply.run()
+    }
+
+    /// This process's executable (`/proc/self/exe`): the `sm` binary behind any plugin link.
+    static func ownExecutable() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// What plugin `plugin` (`EXTSR`) prints for `arguments` (argv without argv[0]).

@@ -58,14 +58,24 @@ struct CLITests {
             "vdi-create", "sr=\(sr)", "virtual-size=10MiB", "name-label=disk", "name-description=the disk")
         let raw = try sm.ok("vdi-create", "virtual-size=3MiB", "type=raw", "name-label=scratch")
         #expect(FileManager.default.fileExists(atPath: sm.srParent + "/\(sr)/\(raw).raw"))
-        // Once it has printed, vdi-create made the spare leaves the disk's first snapshot takes.
+        // After its reply, vdi-create left a detached `sm sr-upkeep` making the spare leaves the
+        // disk's first snapshot takes; the snapshot takes them and leaves the next ones.
         let spares = [".spare-64-0", ".spare-64-1"]
-        func sparesPresent() -> [Bool] {
-            spares.map { FileManager.default.fileExists(atPath: sm.srParent + "/\(sr)/" + $0) }
+        func sparesAppear() -> Bool {
+            for _ in 0..<500 {
+                if spares.allSatisfy({ FileManager.default.fileExists(atPath: sm.srParent + "/\(sr)/" + $0) }) { return true }
+                usleep(10_000)
+            }
+            return false
         }
-        #expect(sparesPresent() == [true, true])
+        #expect(sparesAppear())
+        func inode(_ name: String) -> UInt64? {
+            (try? FileManager.default.attributesOfItem(atPath: sm.srParent + "/\(sr)/" + name))?[.systemFileNumber] as? UInt64
+        }
+        let before = spares.map(inode)
         let snapshot = try sm.ok("vdi-snapshot", "uuid=\(disk)", "name-label=before")
-        #expect(sparesPresent() == [true, true], "the snapshot took them and the upkeep after its reply made new ones")
+        #expect(sparesAppear(), "the upkeep after the snapshot's reply made new spares")
+        #expect(spares.map(inode) != before, "the snapshot took the spares it found")
         let clone = try sm.ok("vdi-clone", "uuid=\(disk)", "new-name-label=copy")
         let records = try sm.json([VDIListingJSON].self, "vdi-list", "sr=\(sr)").first?.vdis ?? []
         let byUUID = Dictionary(records.map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a })

@@ -7,7 +7,7 @@ import VHD
 
 @Suite struct SpareLeafTests {
     func spares(_ sr: DirectorySR) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: sr.directory.path).filter(SREngine.isSpare).sorted()
+        try FileManager.default.contentsOfDirectory(atPath: sr.directory.path).filter(SpareLeaves.isSpare).sorted()
     }
 
     @Test func leafCapacityIsAPowerOfTwoGiBFrom64To2040() {

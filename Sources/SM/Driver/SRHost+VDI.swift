@@ -14,11 +14,9 @@ extension SRHost {
     }
 
     /// After the reply, makes the spare leaves a snapshot of a VDI of `size` will take, so that
-    /// snapshot writes headers only (`SREngine.replenishSpares`).
+    /// snapshot writes headers only (`SpareLeaves`).
     public func scheduleSpares(_ engine: SREngine, forSize size: UInt64) {
-        AfterReply.schedule { [self] in
-            _ = try? locked(engine.srUUID) { () throws(SRError) in try engine.replenishSpares(forSize: size) }
-        }
+        AfterReply.scheduleSpares(srUUID: engine.srUUID, container: engine.container, size: size)
     }
 
     /// Creates a VDI holding `source`'s content (see `SREngine.importVDI`).

@@ -91,7 +91,7 @@ extension SREngine {
         }
         let spec = ParentSpec(uuid: parentUUID, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
         let options = Create.Options(virtualSize: size, preallocatedSize: Self.leafCapacity(for: size), parent: spec)
-        if takeSpare(capacity: Self.leafCapacity(for: size), as: volume) {
+        if spares.take(capacity: Self.leafCapacity(for: size), as: volume) {
             do {
                 let store = try container.open(volume, writable: true)
                 try Create.reuse(emptyImageOn: store, options: options)
