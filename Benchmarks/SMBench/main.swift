@@ -87,18 +87,27 @@ do {
             _ = try backend.attach(vdi, writable: true)
             try backend.activate(vdi, writable: true)
             var windows: [Double] = []
+            var parts: [[Double]] = [[], [], []]
             for _ in 0..<9 {
                 try engine.replenishSpares(forSize: size)
                 let start = now()
                 try backend.pause(vdi)
+                let paused = now()
                 let result = try engine.snapshot(record.uuid, now: "20261121T00:00:00Z")
+                let switched = now()
                 try backend.unpause(vdi)
                 windows.append(now() - start)
+                parts[0].append(paused - start)
+                parts[1].append(switched - paused)
+                parts[2].append(now() - switched)
                 if let snapshot = result.newVDI { try engine.deleteVDI(snapshot.uuid) }
             }
             try backend.deactivate(vdi)
             try backend.detach(vdi)
             print("snapshot_pause_window_\(label) \(String(format: "%.2f", median(windows) * 1000)) ms")
+            for (name, values) in zip(["pause", "switch", "resume"], parts) {
+                print("snapshot_pause_window_\(label)_\(name) \(String(format: "%.2f", median(values) * 1000)) ms")
+            }
         }
     case "scan":
         guard arguments.count == 4, let count = Int(arguments[3]) else { fail("usage: sm-bench scan DIR COUNT") }
