@@ -4,7 +4,7 @@
 extension NBDConnection {
     func transmit(_ export: any NBDExport, contextSelected: Bool) throws(NBDError) {
         let reader = SocketReader(socket)
-        let pipeline = RequestPipeline()
+        let pipeline = RequestPipeline(maximumRequests: requestsInFlight)
         // Requests still running reply on this socket: the caller closes it only after them,
         // or a reply could land on a reused descriptor.
         defer { pipeline.waitForAll() }
@@ -29,6 +29,10 @@ extension NBDConnection {
             // Once the server shuts down, requests already running finish; new ones are refused.
             if isShuttingDown() {
                 try sendError(header, errno: NBDErrno.eshutdown, message: "server shutting down")
+                continue
+            }
+            guard requestsInFlight > 1 else {
+                respond(to: header, payload: payload, export: export, contextSelected: contextSelected)
                 continue
             }
             let cost = header.type == Command.read.rawValue ? Int(min(header.length, Self.maximumPayload)) : payload.count

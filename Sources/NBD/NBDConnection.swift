@@ -18,6 +18,8 @@ final class NBDConnection: @unchecked Sendable {
     let exportNames: () -> [String]
     /// Whether the server is shutting down: options get `ERR_SHUTDOWN`, requests `ESHUTDOWN`.
     let isShuttingDown: () -> Bool
+    /// Requests served at once (see `RequestPipeline`); 1 serves them inline, in order.
+    let requestsInFlight: Int
     let sendLock = Mutex(())
     var structuredReplies = false
     /// The export whose `base:allocation` context the last SET selected, if it did.
@@ -26,8 +28,9 @@ final class NBDConnection: @unchecked Sendable {
 
     init(
         socket: Socket, lookup: @escaping (String) -> (any NBDExport)?, exportNames: @escaping () -> [String],
-        isShuttingDown: @escaping () -> Bool = { false }
+        isShuttingDown: @escaping () -> Bool = { false }, requestsInFlight: Int = 16
     ) {
+        self.requestsInFlight = requestsInFlight
         self.socket = socket
         self.lookup = lookup
         self.exportNames = exportNames
