@@ -9,7 +9,7 @@ import VHD
 ///
 ///     nbd-bench --socket PATH --export NAME=VHD [--export NAME=VHD ...] [--no-barriers] [--requests N]
 ///
-/// `--requests N` serves N requests of a connection at once (1: in order, on its thread).
+/// `--requests N` serves N requests of a connection at once (default 1: in order, on its thread).
 /// `--no-barriers` drops the flush between a new block's data and its BAT entry (crash-safe
 /// against a killed process, not against power loss), as qemu-nbd's vpc driver never flushes.
 
@@ -23,7 +23,7 @@ func fail(_ message: String) -> Never {
 var socketPath: String?
 var exports: [(String, String)] = []
 var barriers = true
-var requests = 16
+var requests = 1
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// One client connection: the fixed-newstyle handshake on the calling thread, then the
-/// transmission phase, whose requests run concurrently (see `transmit`).
+/// transmission phase, its requests served in order on that thread or concurrently (see
+/// `transmit`).
 ///
 /// Sendable because its mutable state (`structuredReplies`, `allocationContextExport`,
 /// `noZeroes`) is written only during the handshake, before any request runs on another
@@ -20,7 +21,9 @@ final class NBDConnection: @unchecked Sendable {
     let isShuttingDown: () -> Bool
     /// Requests served at once (see `RequestPipeline`); 1 serves them inline, in order.
     let requestsInFlight: Int
-    let sendLock = Mutex(())
+    /// Guards the socket's sending side and, when requests are served in order, the replies
+    /// held back to go out together (see `send`).
+    let sendLock = Mutex<[UInt8]>([])
     var structuredReplies = false
     /// The export whose `base:allocation` context the last SET selected, if it did.
     var allocationContextExport: String?
@@ -28,7 +31,7 @@ final class NBDConnection: @unchecked Sendable {
 
     init(
         socket: Socket, lookup: @escaping (String) -> (any NBDExport)?, exportNames: @escaping () -> [String],
-        isShuttingDown: @escaping () -> Bool = { false }, requestsInFlight: Int = 16
+        isShuttingDown: @escaping () -> Bool = { false }, requestsInFlight: Int = 1
     ) {
         self.requestsInFlight = requestsInFlight
         self.socket = socket

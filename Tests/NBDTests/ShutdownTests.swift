@@ -41,7 +41,9 @@ final class GatedExport: NBDExport, @unchecked Sendable {
 
     init() throws {
         directory = try TemporaryDirectory(prefix: "nbd-shutdown")
-        server = NBDServer(socketPath: directory.path(for: "s.sock"), exports: ["gated": export])
+        // Concurrent requests, so one can stay in flight while the next is refused.
+        server = NBDServer(
+            endpoint: .unix(path: directory.path(for: "s.sock")), exports: ["gated": export], requestsPerConnection: 16)
         try server.start()
     }
 
