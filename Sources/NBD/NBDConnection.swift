@@ -1,7 +1,8 @@
 import Synchronization
 
 /// One client connection: the fixed-newstyle handshake on the calling thread, then the
-/// transmission phase, whose requests run concurrently (see `transmit`).
+/// transmission phase, its requests served in order on that thread or concurrently (see
+/// `transmit`).
 ///
 /// Sendable because its mutable state (`structuredReplies`, `allocationContextExport`,
 /// `noZeroes`) is written only during the handshake, before any request runs on another
@@ -18,7 +19,11 @@ final class NBDConnection: @unchecked Sendable {
     let exportNames: () -> [String]
     /// Whether the server is shutting down: options get `ERR_SHUTDOWN`, requests `ESHUTDOWN`.
     let isShuttingDown: () -> Bool
-    let sendLock = Mutex(())
+    /// Requests served at once (see `RequestPipeline`); 1 serves them inline, in order.
+    let requestsInFlight: Int
+    /// Guards the socket's sending side and, when requests are served in order, the replies
+    /// held back to go out together (see `send`).
+    let sendLock = Mutex<[UInt8]>([])
     var structuredReplies = false
     /// The export whose `base:allocation` context the last SET selected, if it did.
     var allocationContextExport: String?
@@ -26,8 +31,9 @@ final class NBDConnection: @unchecked Sendable {
 
     init(
         socket: Socket, lookup: @escaping (String) -> (any NBDExport)?, exportNames: @escaping () -> [String],
-        isShuttingDown: @escaping () -> Bool = { false }
+        isShuttingDown: @escaping () -> Bool = { false }, requestsInFlight: Int = 1
     ) {
+        self.requestsInFlight = requestsInFlight
         self.socket = socket
         self.lookup = lookup
         self.exportNames = exportNames

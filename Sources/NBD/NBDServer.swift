@@ -51,19 +51,27 @@ public final class NBDServer: Sendable {
     public let handshakeTimeout: Double
     /// Connections served at once; further clients are closed at once.
     public let maximumConnections: Int
+    /// Requests of one connection served at once. 1 (the default) serves them in order on the
+    /// connection's thread and sends the replies to a pipelined burst in one `send`: on a page
+    /// cache warm store that measured ~2x the IOPS of 16 concurrent requests (scripts/bench-nbd:
+    /// the thread hand-offs and one wake-up per reply cost more than the work). More helps when
+    /// the store has latency to overlap (NFS, iSCSI) and the client uses a single connection.
+    public let requestsPerConnection: Int
 
     /// A server for `exports` (export name → export) at `endpoint`, not yet listening.
     ///
     /// - Parameters:
     ///   - handshakeTimeout: seconds a client may take to choose an export.
     ///   - maximumConnections: clients served at once; more are disconnected on arrival.
+    ///   - requestsPerConnection: requests of one connection served concurrently (at least 1).
     public init(
         endpoint: Endpoint, exports: [String: any NBDExport] = [:], handshakeTimeout: Double = 30,
-        maximumConnections: Int = 256
+        maximumConnections: Int = 256, requestsPerConnection: Int = 1
     ) {
         self.endpoint = endpoint
         self.handshakeTimeout = handshakeTimeout
         self.maximumConnections = maximumConnections
+        self.requestsPerConnection = max(1, requestsPerConnection)
         state = Mutex(State(exports: exports))
     }
 
@@ -196,7 +204,8 @@ public final class NBDServer: Sendable {
             socket: client,
             lookup: { [self] name in export(named: name) },
             exportNames: { [self] in exportNames },
-            isShuttingDown: { [self] in isShuttingDown })
+            isShuttingDown: { [self] in isShuttingDown },
+            requestsInFlight: requestsPerConnection)
         connection.run(handshakeTimeout: handshakeTimeout)
         state.withLock { state in
             state.connections.remove(client)

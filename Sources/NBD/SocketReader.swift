@@ -13,6 +13,9 @@ final class SocketReader {
 
     init(_ socket: Socket) { self.socket = socket }
 
+    /// Whether bytes are buffered: the next read returns without waiting for the peer.
+    var hasBufferedBytes: Bool { start < end }
+
     deinit { buffer.deallocate() }
 
     /// Reads exactly `count` bytes into a new array.

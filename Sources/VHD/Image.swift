@@ -64,11 +64,23 @@ public final class Image: @unchecked Sendable {
     let state: Mutex<State>
     let writer = Mutex<Void>(())
 
+    /// The disk type, fixed for the life of an open image. Kept out of `state`, as are the
+    /// block and bitmap sizes, because every read asks for them: copying the footer or header
+    /// under the lock on each request made parallel readers contend for its cache line.
+    public let diskType: DiskType
+    /// Bytes per block (0 for a fixed disk).
+    public let blockSize: UInt64
+    /// Bytes of each block's sector bitmap.
+    public let bitmapSize: UInt64
+
     init(store: any BlockStore, name: String, options: OpenOptions, footerSource: FooterSource, state: State) {
         self.store = store
         self.name = name
         self.options = options
         self.footerSource = footerSource
+        self.diskType = state.footer.diskType ?? .none
+        self.blockSize = UInt64(state.header?.blockSize ?? 0)
+        self.bitmapSize = state.header?.bitmapSize ?? 0
         self.state = Mutex(state)
     }
 
@@ -81,8 +93,7 @@ public final class Image: @unchecked Sendable {
     public var batmap: [UInt8] { state.withLock { $0.batmap } }
     public var endOfData: UInt64 { state.withLock { $0.endOfData } }
 
-    public var diskType: DiskType { footer.diskType ?? .none }
-    public var virtualSize: UInt64 { footer.currentSize }
+    public var virtualSize: UInt64 { state.withLock { $0.footer.currentSize } }
     public var uuid: VHDUUID { footer.uuid }
     public var isHidden: Bool { footer.isHidden }
     public var isDifferencing: Bool { diskType == .differencing }
@@ -90,10 +101,6 @@ public final class Image: @unchecked Sendable {
     /// Whether the parent is a raw file (blktap: a differencing disk with a null parent UUID).
     public var hasRawParent: Bool { isDifferencing && (header?.parentUUID.isNull ?? false) }
 
-    /// Bytes per block (0 for a fixed disk).
-    public var blockSize: UInt64 { UInt64(header?.blockSize ?? 0) }
-    /// Bytes of each block's sector bitmap.
-    public var bitmapSize: UInt64 { header?.bitmapSize ?? 0 }
     /// The blocks the virtual size spans (the BAT may hold more, preallocated).
     public var usedBlockCount: Int {
         guard let header else { return 0 }

@@ -181,6 +181,23 @@ import VHDFormat
         #expect((0..<5).filter { leaf.blockOffset($0) != nil } == [0, 3])
     }
 
+    @Test func aFixedDiskPunchesTheRangeOutOfItsFile() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path(for: "f.vhd")
+        let image = try Create.image(
+            on: try FileBlockStore.create(path: path), name: path, options: .init(virtualSize: Self.size, diskType: .fixed))
+        try write(image, pattern(count: Int(Self.size), seed: 3), at: 0)
+        try image.flush()
+        let before = try Self.allocatedBytes(path)
+        try image.discard(Self.mib..<5 * Self.mib)
+        var model = pattern(count: Int(Self.size), seed: 3)
+        model.replaceSubrange(Int(Self.mib)..<Int(5 * Self.mib), with: repeatElement(0, count: Int(4 * Self.mib)))
+        #expect(try readAll(Chain(layers: [try Image.open(store: try FileBlockStore(path: path))])) == model)
+        let after = try Self.allocatedBytes(path)
+        #expect(before - after >= 4 * Self.mib - (64 << 10), "st_blocks: \(before) bytes before, \(after) after")
+        #expect(Check.image(at: path).isValid)
+    }
+
     @Test func discardRejectsUnalignedRangesAndReadOnlyImages() throws {
         let store = MemoryBlockStore()
         let image = try Create.image(on: store, options: .init(virtualSize: Self.size))
@@ -199,18 +216,5 @@ import VHDFormat
         var info = stat()
         guard stat(path, &info) == 0 else { throw POSIXError(.ENOENT) }
         return UInt64(info.st_size)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next(below bound: UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return (z ^ (z >> 31)) % bound
     }
 }
