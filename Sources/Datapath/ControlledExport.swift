@@ -114,6 +114,12 @@ public final class ControlledExport: NBDExport, @unchecked Sendable {
         try run(.blockStatus) { (inner) throws(NBDError) in try inner.blockStatus(range) }
     }
 
+    /// One admission for the map and the data (a pause cannot fall between them), counted as
+    /// one read of the whole length.
+    public func readMapped(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(NBDError) -> [Extent] {
+        try run(.read, byteCount: buffer.count) { (inner) throws(NBDError) in try inner.readMapped(into: buffer, at: offset) }
+    }
+
     // MARK: Gate
 
     /// Admits one request (waiting while paused), runs it on the current inner export, and

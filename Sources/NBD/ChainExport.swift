@@ -54,6 +54,18 @@ public final class ChainExport: NBDExport, @unchecked Sendable {
         return Self.extents(of: range, allocated: allocated)
     }
 
+    /// The map and the data under one hold of the shared lock, so no write or trim falls
+    /// between them.
+    public func readMapped(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(NBDError) -> [Extent] {
+        let range = offset..<offset + UInt64(buffer.count)
+        let allocated = try locked(exclusive: false) { () throws(VHDError) -> [Range<UInt64>] in
+            let allocated = try chain.allocatedRanges(in: range)
+            try chain.read(into: buffer, at: offset)
+            return allocated
+        }
+        return Self.extents(of: range, allocated: allocated)
+    }
+
     /// `range` cut into extents: allocated ranges as data (0), the gaps as hole and zero.
     static func extents(of range: Range<UInt64>, allocated: [Range<UInt64>]) -> [Extent] {
         var extents: [Extent] = []

@@ -127,46 +127,60 @@ extension NBDConnection {
     }
 
     /// A structured READ reply: an `OFFSET_HOLE` chunk for each run that reads as zeroes (reads
-    /// above one page), an `OFFSET_DATA` chunk for the rest, all read before anything is sent (so an error is one
-    /// error chunk), DONE on the last. The message is allocated once, at its final size, and
-    /// the data is read straight into it.
+    /// above one page), an `OFFSET_DATA` chunk for the rest, DONE on the last. The data and
+    /// its map come from one `readMapped` (one state of the disk), read straight into a
+    /// one-chunk message; only a read with holes is re-cut into chunks. Everything is read
+    /// before anything is sent, so an error is one error chunk.
     private func structuredRead(
         _ header: RequestHeader, range: Range<UInt64>, export: any NBDExport
     ) throws(NBDError) -> [UInt8] {
         // A hole chunk for a read of one page saves less copying than the allocation walk
         // costs (twice the layers of a deep chain): such reads go out as one data chunk.
-        var extents = header.length <= Self.preferredBlockSize ? [] : (try? export.blockStatus(range)) ?? []
-        if extents.reduce(UInt64(0), { $0 + UInt64($1.length) }) != UInt64(header.length)
-            || extents.contains(where: { $0.length == 0 })
-        {
-            extents = [Extent(length: header.length, flags: [])]
-        }
+        let mapping = header.length > Self.preferredBlockSize
         let chunkHeaderSize = 20 + 8
-        let total = extents.reduce(0) { $0 + chunkHeaderSize + ($1.flags.contains(.zero) ? 4 : Int($1.length)) }
-        return try Self.message(count: total) { (raw) throws(NBDError) in
-            var position = 0
-            var offset = header.offset
-            for (index, extent) in extents.enumerated() {
-                let flags = index == extents.count - 1 ? Reply.done : 0
-                let isHole = extent.flags.contains(.zero)
-                var writer = WireWriter()
-                writer.append(
-                    Reply.chunkHeader(
-                        cookie: header.cookie, type: isHole ? Reply.ChunkType.offsetHole : Reply.ChunkType.offsetData,
-                        flags: flags, length: isHole ? 12 : 8 + extent.length))
-                writer.u64(offset)
-                if isHole { writer.u32(extent.length) }
-                UnsafeMutableRawBufferPointer(rebasing: raw[position..<position + writer.bytes.count])
-                    .copyBytes(from: writer.bytes)
-                position += writer.bytes.count
-                if !isHole {
-                    let data = UnsafeMutableRawBufferPointer(rebasing: raw[position..<position + Int(extent.length)])
-                    try export.read(into: data, at: offset)
-                    position += Int(extent.length)
-                }
-                offset += UInt64(extent.length)
+        var extents: [Extent] = []
+        let whole = try Self.message(count: chunkHeaderSize + Int(header.length)) { (raw) throws(NBDError) in
+            let chunk = Self.chunkHeader(header, type: Reply.ChunkType.offsetData, done: true, length: 8 + header.length, offset: header.offset)
+            UnsafeMutableRawBufferPointer(rebasing: raw[..<chunk.count]).copyBytes(from: chunk)
+            let data = UnsafeMutableRawBufferPointer(rebasing: raw[chunkHeaderSize...])
+            if mapping {
+                extents = try export.readMapped(into: data, at: header.offset)
+            } else {
+                try export.read(into: data, at: header.offset)
             }
         }
+        let coversTheRead = extents.reduce(UInt64(0), { $0 + UInt64($1.length) }) == UInt64(header.length)
+            && !extents.contains(where: { $0.length == 0 })
+        guard coversTheRead, extents.contains(where: { $0.flags.contains(.zero) }) else { return whole }
+        let total = extents.reduce(0) { $0 + chunkHeaderSize + ($1.flags.contains(.zero) ? 4 : Int($1.length)) }
+        var message: [UInt8] = []
+        message.reserveCapacity(total)
+        var offset = header.offset
+        var position = chunkHeaderSize
+        for (index, extent) in extents.enumerated() {
+            let isHole = extent.flags.contains(.zero)
+            message += Self.chunkHeader(
+                header, type: isHole ? Reply.ChunkType.offsetHole : Reply.ChunkType.offsetData,
+                done: index == extents.count - 1, length: isHole ? 12 : 8 + extent.length, offset: offset)
+            if isHole {
+                var writer = WireWriter()
+                writer.u32(extent.length)
+                message += writer.bytes
+            } else {
+                message += whole[position..<position + Int(extent.length)]
+            }
+            position += Int(extent.length)
+            offset += UInt64(extent.length)
+        }
+        return message
+    }
+
+    /// A chunk's header and its offset field.
+    static func chunkHeader(_ header: RequestHeader, type: UInt16, done: Bool, length: UInt32, offset: UInt64) -> [UInt8] {
+        var writer = WireWriter()
+        writer.append(Reply.chunkHeader(cookie: header.cookie, type: type, flags: done ? Reply.done : 0, length: length))
+        writer.u64(offset)
+        return writer.bytes
     }
 
     /// A `count`-byte message filled by `fill`, without zeroing it first (a READ reply is

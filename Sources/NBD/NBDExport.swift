@@ -39,4 +39,17 @@ public protocol NBDExport: AnyObject, Sendable {
     func writeZeroes(_ range: Range<UInt64>, keepAllocated: Bool) throws(NBDError)
     /// The allocation status of `range`, from its start, in order; at least one extent.
     func blockStatus(_ range: Range<UInt64>) throws(NBDError) -> [Extent]
+    /// Fills `buffer` from `offset` and returns the allocation status of what it read, both
+    /// from one state of the disk (no write, pause or chain switch between them): what a
+    /// structured READ reply, which sends holes as hole chunks, is built from. One request.
+    func readMapped(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(NBDError) -> [Extent]
+}
+
+extension NBDExport {
+    /// The status, then the data: atomic for an export whose data does not change under it.
+    public func readMapped(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(NBDError) -> [Extent] {
+        let extents = try blockStatus(offset..<offset + UInt64(buffer.count))
+        try read(into: buffer, at: offset)
+        return extents
+    }
 }
