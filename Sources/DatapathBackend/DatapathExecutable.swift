@@ -9,10 +9,7 @@ public enum DatapathExecutable {
         if let explicit = getenv("SM_DATAPATHD").map({ String(cString: $0) }), !explicit.isEmpty {
             return explicit
         }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if length > 0 {
-            let own = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if let own = ownExecutable() {
             let directory = own.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
             let beside = directory + "/" + name
             if access(beside, X_OK) == 0 { return beside }
@@ -23,5 +20,13 @@ public enum DatapathExecutable {
             if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
+    }
+
+    /// This process's executable (`/proc/self/exe`): for `sm`, the binary behind any plugin link.
+    public static func ownExecutable() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import Datapath
+import DatapathBackend
 import Glibc
 import SM
 import SMAPI
@@ -25,21 +26,13 @@ public enum SMEntryPoint {
     static func finishReply() {
         fflush(nil)
         for upkeep in AfterReply.take() {
-            guard let executable = ownExecutable() else { return }
+            guard let executable = DatapathExecutable.ownExecutable() else { return }
             let sizes = upkeep.sizes.map(String.init).joined(separator: ",")
             _ = try? DetachedProcess.spawn(
                 executable,
                 arguments: ["sm", "sr-upkeep", "sr=\(upkeep.srUUID)", "directory=\(upkeep.directory)", "size=\(sizes)"],
                 logPath: "/dev/null")
         }
-    }
-
-    /// This process's executable (`/proc/self/exe`): the `sm` binary behind any plugin link.
-    static func ownExecutable() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// What plugin `plugin` (`EXTSR`) prints for `arguments` (argv without argv[0]).
