@@ -233,6 +233,15 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
         }
     }
 
+    /// The file's identity now (`StoreIdentity`); nil once closed. The corresponding C
+    /// function is `fstat`.
+    public func fileIdentity() -> StoreIdentity? {
+        lock.withLock(exclusive: false) { () -> StoreIdentity? in
+            guard descriptor >= 0, let status = try? Syscalls.status(descriptor, path: path) else { return nil }
+            return StoreIdentity(status)
+        }
+    }
+
     /// The descriptor, or `EBADF` once closed. Call with `lock` held.
     private func openDescriptor(for call: String) throws(BlockIOError) -> Int32 {
         if descriptor < 0 { throw .system(call: call, errno: EBADF, path: path) }

@@ -219,7 +219,7 @@ public final class DatapathDaemon: @unchecked Sendable {
             return status(of: name)
         }
         let newPath = path ?? entry.path
-        let replacement = try ExportOpener.open(path: newPath, readOnly: entry.readOnly)
+        let replacement = try ExportOpener.open(path: newPath, readOnly: entry.readOnly, previous: entry.export.inner)
         exports[name]!.path = newPath
         entry.export.unpause(replacement: replacement)
         Log.info("export \(name): unpaused, re-opened from \(newPath), \(replacement.size) bytes")
@@ -237,7 +237,7 @@ public final class DatapathDaemon: @unchecked Sendable {
             throw .refused("export \(name) not refreshed: its flush failed: \(error)")
         }
         do {
-            let replacement = try ExportOpener.open(path: entry.path, readOnly: entry.readOnly)
+            let replacement = try ExportOpener.open(path: entry.path, readOnly: entry.readOnly, previous: entry.export.inner)
             entry.export.unpause(replacement: replacement)
         } catch {
             entry.export.unpause()

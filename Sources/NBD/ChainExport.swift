@@ -21,6 +21,9 @@ public final class ChainExport: NBDExport, @unchecked Sendable {
         self.isReadOnly = readOnly || !chain.leaf.isWritable
     }
 
+    /// The chain's images, leaf first: what a re-open after a pause may reuse.
+    public var layers: [Image] { chain.layers }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(NBDError) {
         try locked(exclusive: false) { () throws(VHDError) in try chain.read(into: buffer, at: offset) }
     }

@@ -15,6 +15,7 @@ extension Image {
     {
         let name = name ?? store.name
         if options.writable && store.isReadOnly { throw .readOnly(image: name) }
+        let identity = store.identity
         let (footer, source) = try readFooter(store: store, name: name)
         if footer.isPoisoned && !options.ignoreDisabled { throw .disabled(image: name) }
         guard let type = footer.diskType, type == .fixed || type.isSparse else {
@@ -34,7 +35,8 @@ extension Image {
             let state = State(
                 footer: footer, header: nil, bat: BlockAllocationTable(count: 0), batmapHeader: nil, batmap: [],
                 blocks: [:], endOfData: footer.currentSize)
-            return Image(store: store, name: name, options: options, footerSource: source, state: state)
+            return Image(
+                store: store, name: name, options: options, footerSource: source, state: state, openedIdentity: identity)
         }
         let header = try readHeader(store: store, name: name, footer: footer)
         let bat = try readBAT(store: store, name: name, header: header)
@@ -46,7 +48,8 @@ extension Image {
             footer: footer, header: header, bat: bat, batmapHeader: batmapHeader, batmap: batmap,
             blocks: [:],
             endOfData: computeEndOfData(footer: footer, header: header, batmapHeader: batmapHeader, bat: bat))
-        return Image(store: store, name: name, options: options, footerSource: source, state: state)
+        return Image(
+            store: store, name: name, options: options, footerSource: source, state: state, openedIdentity: identity)
     }
 
     /// Reads the footer in blktap's order (`vhd_read_footer`): EOF−512, EOF−511, offset 0.
@@ -95,12 +98,10 @@ extension Image {
     static func readBAT(store: any BlockStore, name: String, header: DynamicHeader) throws(VHDError)
         -> BlockAllocationTable
     {
-        let count = Int(header.maxTableEntries)
-        let bytes = try VHDError.wrap { () throws(BlockIOError) in
-            try store.read(count: count * 4, at: header.tableOffset)
-        }
-        do { return try BlockAllocationTable(decoding: bytes, count: count) } catch {
-            throw .invalid(image: name, problem: error.description)
+        try VHDError.wrap { () throws(BlockIOError) in
+            try BlockAllocationTable(count: Int(header.maxTableEntries)) { (raw) throws(BlockIOError) in
+                try store.read(into: raw, at: header.tableOffset)
+            }
         }
     }
 

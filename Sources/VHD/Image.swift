@@ -57,6 +57,9 @@ public final class Image: @unchecked Sendable {
     }
 
     public let store: any BlockStore
+    /// The store's identity when it was opened, before anything was read: an image whose store
+    /// still has it holds exactly what this one read (`Chain.open(leaf:resolver:reusing:)`).
+    public let openedIdentity: StoreIdentity?
     /// The name used in errors and output (the path as given).
     public let name: String
     public let options: OpenOptions
@@ -73,8 +76,12 @@ public final class Image: @unchecked Sendable {
     /// Bytes of each block's sector bitmap.
     public let bitmapSize: UInt64
 
-    init(store: any BlockStore, name: String, options: OpenOptions, footerSource: FooterSource, state: State) {
+    init(
+        store: any BlockStore, name: String, options: OpenOptions, footerSource: FooterSource, state: State,
+        openedIdentity: StoreIdentity? = nil
+    ) {
         self.store = store
+        self.openedIdentity = openedIdentity
         self.name = name
         self.options = options
         self.footerSource = footerSource

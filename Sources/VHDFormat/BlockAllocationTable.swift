@@ -9,6 +9,26 @@ public struct BlockAllocationTable: Hashable, Sendable {
 
     public init(entries: [UInt32]) { self.entries = entries }
 
+    /// Decodes `count` entries that `fill` writes, in their on-disk (big-endian) form, into the
+    /// table's own storage: a 2 TiB disk's BAT is 4 MiB, read on every open, and a second
+    /// buffer of it costs as much again in fresh pages.
+    public init<Failure: Error>(
+        count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) {
+        var failure: Failure?
+        entries = [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(Failure) {
+                try fill(UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                return
+            }
+            for index in 0..<count { buffer[index] = UInt32(bigEndian: buffer[index]) }
+            initialized = count
+        }
+        if let failure { throw failure }
+    }
+
     /// Decodes `count` entries from the start of `bytes`.
     public init(decoding bytes: [UInt8], count: Int) throws(VHDFormatError) {
         guard bytes.count >= count * 4 else {
