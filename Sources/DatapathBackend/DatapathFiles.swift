@@ -1,4 +1,5 @@
 import Glibc
+import SM
 
 /// The files of one VDI's datapath daemon, all under the host's datapath directory and named
 /// by the VDI's uuid (VDI uuids are unique across SRs): the NBD socket consumers connect to,
@@ -29,18 +30,10 @@ public struct DatapathFiles: Sendable, Hashable {
 
     /// The VDIs that have daemon files in `directory` for SR `srUUID`.
     static func all(in directory: String, srUUID: String) -> [DatapathFiles] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var found: [DatapathFiles] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard name.hasSuffix(".sr") else { continue }
-            let files = DatapathFiles(directory: directory, vdiUUID: String(name.dropLast(3)))
-            if TextFile.read(files.srFile) == srUUID { found.append(files) }
-        }
-        return found
+        let names = (try? SystemCall.directoryEntries(directory)) ?? []
+        return names.filter { $0.hasSuffix(".sr") }
+            .map { DatapathFiles(directory: directory, vdiUUID: String($0.dropLast(3))) }
+            .filter { TextFile.read($0.srFile) == srUUID }
     }
 }
 

@@ -192,7 +192,8 @@ public struct NBDBlockBackend: BlockBackend {
             throw SRError(
                 .tapdiskFailed, opterr: "\(DatapathExecutable.name) not found: install it beside sm or set SM_DATAPATHD")
         }
-        guard Self.makeDirectory(files.directory), TextFile.write(srUUID, to: files.srFile) else {
+        try SystemCall.makeDirectories(files.directory, code: .tapdiskFailed)
+        guard TextFile.write(srUUID, to: files.srFile) else {
             throw SRError(.tapdiskFailed, opterr: "cannot write in \(files.directory): \(String(cString: strerror(errno)))")
         }
         do {
@@ -247,15 +248,6 @@ public struct NBDBlockBackend: BlockBackend {
     static func reap(_ pid: pid_t) {
         var status: Int32 = 0
         _ = waitpid(pid, &status, WNOHANG)
-    }
-
-    static func makeDirectory(_ path: String) -> Bool {
-        var prefix = ""
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0, errno != EEXIST { return false }
-        }
-        return true
     }
 
     func leafPath(_ vdi: BackendVDI) throws(SRError) -> String {

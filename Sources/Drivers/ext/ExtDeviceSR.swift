@@ -44,7 +44,7 @@ struct ExtDeviceSR: Sendable {
         guard fsck.status == 0 || fsck.status == 1 else {
             throw SRError(.lvmMount, opterr: "FSCK failed on \(device). Errno is \(fsck.status)")
         }
-        try Self.makeDirectories(target)
+        try SystemCall.makeDirectories(target, code: .lvmMount)
         var arguments = ["-t", "ext4"]
         if ExtFiles.fileType(device) == S_IFREG { arguments += ["-o", "loop"] }
         let mount = ExternalCommand("mount", arguments + [device, target]).run()
@@ -122,16 +122,6 @@ struct ExtDeviceSR: Sendable {
             let loop = String(entry.source.dropFirst("/dev/".count))
             guard let backing = MountTable.readText("/sys/block/\(loop)/loop/backing_file") else { return false }
             return backing.split(separator: "\n").first.map(String.init) == wanted
-        }
-    }
-
-    static func makeDirectories(_ path: String) throws(SRError) {
-        var prefix = ""
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw SRError(.lvmMount, opterr: "mkdir \(prefix): \(ExtFiles.errorText())")
-            }
         }
     }
 

@@ -72,16 +72,7 @@ enum ExtFiles {
 
     /// The names in `directory`, without `.` and `..`; empty when it cannot be read.
     static func entries(_ directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        ((try? SystemCall.directoryEntries(directory)) ?? []).sorted()
     }
 
     /// Total bytes of the file system holding `path`.

@@ -2,7 +2,7 @@ import Glibc
 
 /// The SM core's few POSIX calls, each retried on `EINTR` and turned into an `SRError` that
 /// names the call, the path and the errno.
-enum SystemCall {
+public enum SystemCall {
     /// The `SRError` for a failed `call` on `path`: `code` when given, else by errno
     /// (`ENOSPC`/`EDQUOT` → `SRNoSpace`, `EROFS` → `SharedFileSystemNoWrite`, else `EIO`).
     static func error(_ call: String, path: String, errno: Int32, code: SRErrorCode? = nil) -> SRError {
@@ -53,7 +53,7 @@ enum SystemCall {
 
     /// Creates `path` and any missing parents with `permissions`; existing directories are fine.
     /// The corresponding C function is `mkdir`.
-    static func makeDirectories(_ path: String, permissions: mode_t = 0o755, code: SRErrorCode? = nil) throws(SRError) {
+    public static func makeDirectories(_ path: String, permissions: mode_t = 0o755, code: SRErrorCode? = nil) throws(SRError) {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
@@ -72,7 +72,7 @@ enum SystemCall {
 
     /// The names in directory `path` other than `.` and `..`, or nil when it does not exist.
     /// The corresponding C functions are `opendir`, `readdir` and `closedir`.
-    static func directoryEntries(_ path: String, code: SRErrorCode? = nil) throws(SRError) -> [String]? {
+    public static func directoryEntries(_ path: String, code: SRErrorCode? = nil) throws(SRError) -> [String]? {
         guard let directory = opendir(path) else {
             let failure = errno
             if failure == ENOENT { return nil }
