@@ -80,6 +80,28 @@ public enum VolumeNaming {
         reference.split(separator: "/").last.map(String.init) ?? reference
     }
 
+    /// Where an operation writes a volume before it takes `volume`'s name (`<volume>.new`).
+    public static func staging(_ volume: String) -> String { volume + ".new" }
+
+    /// The name a revert keeps the old leaf under until it commits (`<volume>.old`).
+    public static func previous(_ volume: String) -> String { volume + ".old" }
+
+    /// The name a VDI's volume takes when its destroy is committed (`<volume>.destroy`): it
+    /// stays, emptied, until the record's removal is saved.
+    public static func destroying(_ volume: String) -> String { volume + ".destroy" }
+
+    /// The VDI volume a destroy marker stands for.
+    public static func volume(ofDestroying name: String) -> String? {
+        name.hasSuffix(".destroy") ? String(name.dropLast(".destroy".count)) : nil
+    }
+
+    /// Whether `name` is what an interrupted operation leaves and nothing refers to once every
+    /// intent is recovered: a staging or previous volume, or a temporary file of a record write.
+    public static func isLeftover(_ name: String) -> Bool {
+        name.hasSuffix(".new") || name.hasSuffix(".old") || name.contains(DurableFile.temporaryMarker)
+            || (SpareLeaves.isSpare(name) && name.hasSuffix(".tmp"))
+    }
+
     /// The VDI uuid and type a volume name stands for; nil for anything else in the container.
     public static func vdi(of volume: String) -> (uuid: String, type: VDIRecord.VolumeType)? {
         for (suffix, type) in [(".vhd", VDIRecord.VolumeType.vhd), (".raw", .raw)] where volume.hasSuffix(suffix) {

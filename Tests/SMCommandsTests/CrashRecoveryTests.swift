@@ -3,11 +3,13 @@ import TestSupport
 import Testing
 
 /// Kills `sm` (SM_FAULT_POINT makes it exit 137 at the named step) in the middle of snapshot,
-/// clone, revert and resize; the next command loads the SR, recovers it, and every VDI still
-/// exports the data it held.
+/// clone, revert, resize, create, import and destroy; the next command loads the SR, recovers
+/// it, and every VDI still exports the data it held. Each operation happened exactly when the
+/// kill came after its commit point (the metadata save), and left nothing behind otherwise.
 @Suite(.enabled(if: CLIHarness.binary != nil, "sm is not built next to the tests"))
 struct CrashRecoveryTests {
-    static let snapshotPoints = ["snapshot:linked", "snapshot:created", "snapshot:renamed", "snapshot:cloned", "snapshot:hidden"]
+    static let snapshotPoints = ["snapshot:linked", "snapshot:created", "snapshot:renamed", "snapshot:committed", "snapshot:hidden"]
+    static let committedSnapshotPoints: Set = ["snapshot:committed", "snapshot:hidden"]
 
     /// A directory SR with one 8 MiB VDI holding 0x5a in its first MiB; (cli, sr, vdi, image).
     func populated() throws -> (CLIHarness, String, String, Data) {
@@ -31,14 +33,17 @@ struct CrashRecoveryTests {
         #expect(killed.status == 137, "\(killed)")
         let listing = try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first)
         #expect(try exported(cli, vdi) == image)
-        for other in listing.vdis where !other.hidden && other.uuid != vdi {
+        let others = listing.vdis.filter { !$0.hidden && $0.uuid != vdi }
+        #expect(others.count == (Self.committedSnapshotPoints.contains(point) ? 1 : 0), "\(verb) killed at \(point)")
+        for other in others {
             #expect(try exported(cli, other.uuid) == image, "\(other.uuid) after \(verb) killed at \(point)")
         }
+        try expectNoLeftovers(cli, sr: sr)
         // The SR works on: a new snapshot succeeds.
         _ = try cli.ok("vdi-snapshot", "uuid=\(vdi)")
     }
 
-    @Test(arguments: ["revert:created", "revert:renamed"])
+    @Test(arguments: ["revert:created", "revert:renamed", "revert:committed"])
     func killedRevertRecovers(point: String) throws {
         let (cli, _, vdi, image) = try populated()
         let snapshot = try cli.ok("vdi-snapshot", "uuid=\(vdi)")
@@ -48,8 +53,9 @@ struct CrashRecoveryTests {
         let after = try exported(cli, vdi)
         var changed = image
         changed.replaceSubrange(0..<4096, with: Data(repeating: 0x11, count: 4096))
-        #expect(after == (point == "revert:created" ? changed : image))
+        #expect(after == (point == "revert:committed" ? image : changed))
         #expect(try exported(cli, snapshot) == image)
+        try expectNoLeftovers(cli, sr: try #require(try cli.json([SREntryJSON].self, "sr-list").first?.uuid))
     }
 
     @Test(arguments: ["RESIZE_BEGIN", "RESIZE_DATA_MOVED", "RESIZE_METADATA_MOVED", "RESIZE_END"])
@@ -62,5 +68,66 @@ struct CrashRecoveryTests {
         #expect(try exported(cli, vdi) == image)
         try cli.ok("vdi-resize", "uuid=\(vdi)", "disk-size=1000GiB")
         #expect(try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first).vdis.first { $0.uuid == vdi }?.virtualSize == 1000 << 30)
+    }
+
+    @Test(arguments: ["resize:resized"])
+    func killedFastResizeRecordsTheVolumesSize(point: String) throws {
+        let (cli, sr, vdi, image) = try populated()
+        let killed = try cli.run(["vdi-resize", "uuid=\(vdi)", "disk-size=32MiB"], environment: ["SM_FAULT_POINT": point])
+        #expect(killed.status == 137, "\(killed)")
+        let listing = try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first)
+        // Killed after the volume grew but before the save: the record takes the volume's size.
+        #expect(listing.vdis.first { $0.uuid == vdi }?.virtualSize == 32 << 20)
+        var grown = image
+        grown.append(Data(count: 24 << 20))
+        #expect(try exported(cli, vdi) == grown)
+        // A clone copies the size the disk has, not a stale one.
+        let clone = try cli.ok("vdi-clone", "uuid=\(vdi)")
+        let after = try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first)
+        #expect(after.vdis.first { $0.uuid == clone }?.virtualSize == 32 << 20)
+    }
+
+    @Test(arguments: [("vdi-create", "create:written"), ("vdi-create", "create:committed"), ("vdi-import", "create:written"), ("vdi-import", "create:committed")])
+    func killedCreateOrImportIsWholeOrAbsent(verb: String, point: String) throws {
+        let (cli, sr, vdi, image) = try populated()
+        let raw = try cli.rawFile("second.raw", size: 4 << 20, data: [(4096, 0x77, 8192)])
+        let arguments = verb == "vdi-create"
+            ? ["vdi-create", "sr-uuid=\(sr)", "virtual-size=4MiB", "name-label=new"]
+            : ["vdi-import", "sr-uuid=\(sr)", "filename=\(raw)", "name-label=new"]
+        let killed = try cli.run(arguments, environment: ["SM_FAULT_POINT": point])
+        #expect(killed.status == 137, "\(killed)")
+        try cli.ok("sr-scan", "uuid=\(sr)")
+        let listing = try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first)
+        let new = listing.vdis.filter { $0.uuid != vdi }
+        #expect(new.count == (point == "create:committed" ? 1 : 0), "\(listing.vdis)")
+        if let created = new.first {
+            #expect(created.nameLabel == "new")
+            #expect(try exported(cli, created.uuid) == (verb == "vdi-create" ? Data(count: 4 << 20) : try cli.contents(raw)))
+        }
+        #expect(try exported(cli, vdi) == image)
+        try expectNoLeftovers(cli, sr: sr)
+    }
+
+    @Test(arguments: ["destroy:marked", "destroy:emptied", "destroy:committed"])
+    func killedDestroyIsFinished(point: String) throws {
+        let (cli, sr, vdi, _) = try populated()
+        let killed = try cli.run(["vdi-destroy", "uuid=\(vdi)"], environment: ["SM_FAULT_POINT": point])
+        #expect(killed.status == 137, "\(killed)")
+        let listing = try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first)
+        #expect(listing.vdis.isEmpty, "\(listing.vdis)")
+        try expectNoLeftovers(cli, sr: sr)
+    }
+
+    /// Nothing an interrupted operation wrote is left in the SR's directory after the next
+    /// command: every `.vhd` is a recorded VDI, and no staging, marker or temporary file remains.
+    func expectNoLeftovers(_ cli: CLIHarness, sr: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let listing = try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first)
+        let recorded = Set(listing.vdis.map { $0.uuid + ".vhd" })
+        let directory = cli.srParent + "/" + sr
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            if name.hasPrefix(".spare-") && !name.hasSuffix(".tmp") { continue }
+            if name.hasPrefix("sm-metadata.json") && !name.contains(".tmp-") { continue }
+            #expect(recorded.contains(name), "\(name) left in \(directory)", sourceLocation: sourceLocation)
+        }
     }
 }

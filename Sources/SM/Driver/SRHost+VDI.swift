@@ -37,14 +37,18 @@ extension SRHost {
         try engine.deleteVDI(uuid)
     }
 
-    /// Snapshots or clones a VDI. A VDI active read-write is paused around it when the backend
-    /// can pause, and refused (`VDIInUse`) when it cannot.
+    /// Snapshots or clones a VDI, the new VDI named by `names` (checked by `checkedName`). A VDI
+    /// active read-write is paused around it when the backend can pause, and refused
+    /// (`VDIInUse`) when it cannot.
     public func snapshotVDI(
         _ engine: SREngine, _ uuid: String, type: SREngine.SnapshotType = .double, isClone: Bool = false,
-        now: String = XapiTime.now()
+        now: String = XapiTime.now(), names: SREngine.CopyNames = .init()
     ) throws(SRError) -> SREngine.SnapshotResult {
+        let checked = SREngine.CopyNames(
+            nameLabel: try names.nameLabel.map(Self.checkedName),
+            nameDescription: try names.nameDescription.map(Self.checkedName))
         let result = try whilePaused(engine, uuid, for: isClone ? "clone" : "snapshot") { () throws(SRError) in
-            try engine.snapshot(uuid, type: type, isClone: isClone, now: now)
+            try engine.snapshot(uuid, type: type, isClone: isClone, now: now, names: checked)
         }
         scheduleSpares(engine, forSize: try engine.vdi(uuid).virtualSize)
         return result

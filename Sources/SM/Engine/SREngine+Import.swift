@@ -5,34 +5,21 @@ import VHDFormat
 extension SREngine {
     /// Creates a VDI holding `source`'s content, streamed straight into its new volume (a
     /// dynamic VHD written front to back, or a sparse raw volume): holes and zero blocks are
-    /// never allocated. The record appears only once the data is in place and flushed.
+    /// never allocated. The volume is written under its staging name and becomes the VDI only
+    /// once complete, flushed and passing the strict open (`createVolume`), so an import that
+    /// fails or is killed leaves nothing a scan could take for a VDI.
     public func importVDI(
         _ request: NewVDI, from source: any ConversionSource, progress: ((Double) -> Void)? = nil
     ) throws(SRError) -> VDIRecord {
-        let uuid = request.uuid ?? Identifier.newUUID()
-        guard Identifier.isUUID(uuid) else { throw EngineFailure.error("VDICreate", "invalid VDI uuid '\(uuid)'") }
-        guard metadata.vdis[uuid] == nil else { throw EngineFailure.error("VDIExists", uuid) }
-        let size = try Self.roundedVDISize(max(request.size, source.virtualSize))
-        let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
-        let store = try EngineFailure.volume("VDICreate") { () throws(VolumeError) in try container.create(volume, size: 0) }
-        do throws(VHDError) {
-            try Convert.convert(
-                PaddedSource(source: source, size: size), to: request.volumeType == .vhd ? .vhdDynamic : .raw, store: store,
-                preallocatedSize: request.volumeType == .vhd ? Self.leafCapacity(for: size) : nil, progress: progress)
-            try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
-        } catch {
-            try? container.remove(volume)
-            throw SRError(vhd: error, command: "vdi_create")
+        let (uuid, size) = try admit(request, size: max(request.size, source.virtualSize))
+        return try createVolume(uuid: uuid, request: request, size: size, failure: "VDICreate") { store throws(SRError) in
+            try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
+                try Convert.convert(
+                    PaddedSource(source: source, size: size), to: request.volumeType == .vhd ? .vhdDynamic : .raw,
+                    store: store, preallocatedSize: request.volumeType == .vhd ? Self.leafCapacity(for: size) : nil,
+                    progress: progress)
+            }
         }
-        var record = VDIRecord(
-            uuid: uuid, nameLabel: request.nameLabel, nameDescription: request.nameDescription, type: request.type,
-            volumeType: request.volumeType, virtualSize: size, physicalUtilisation: store.size, readOnly: request.readOnly,
-            smConfig: request.smConfig)
-        record.smConfig["vdi_type"] = request.volumeType == .vhd ? "vhd" : "aio"
-        if request.volumeType == .raw { record.smConfig["type"] = "raw" }
-        let imported = record
-        try commit { $0.vdis[uuid] = imported }
-        return imported
     }
 }
 

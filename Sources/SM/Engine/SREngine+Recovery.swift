@@ -3,101 +3,146 @@ import VHD
 import VHDFormat
 
 extension SREngine {
-    /// Finishes or undoes what a crash interrupted: every pending intent, and every resize
-    /// journal left in the container.
+    /// Finishes or undoes what a crash interrupted: every pending intent (rolled forward when
+    /// its metadata commit was saved, back otherwise), every destroy marker, every resize
+    /// journal; then removes what interrupted operations left behind.
+    ///
+    /// Recovery itself only renames, removes, empties and rewrites headers in place, so it
+    /// works on a full SR. What it changes in the records is applied in memory and saved when
+    /// it can be; when the save fails (`unsavedRecovery`), reads still see the recovered SR, and
+    /// the intents and markers that depend on the save stay for the next load to redo.
     func recover() throws(SRError) {
         let pending = try EngineFailure.wrap("SRUnavailable") { () throws in try journal.pending() }
+        openIntents.withLock { $0 = Set(pending.intents.map(\.id)) }
+        var awaitingSave: [Intent] = []
+        var unknownKinds = false
         for intent in pending.intents {
-            switch intent.kind {
-            case "snapshot": try recoverSnapshot(intent)
-            case "revert": try recoverRevert(intent)
-            default: break
-            }
-            try EngineFailure.wrap("SRUnavailable") { () throws in try journal.complete(intent.id) }
-        }
-        try recoverResizes()
-    }
-
-    /// Before the leaf's rename (the staging volume still exists, or the VDI's name is still
-    /// the base copy's volume) the snapshot is undone; after it, finished.
-    func recoverSnapshot(_ intent: Intent) throws(SRError) {
-        let uuid = intent.vdiUUID
-        let base = intent.parameters["base"] ?? ""
-        let clone = intent.parameters["clone"] ?? ""
-        let leaf = VolumeNaming.volume(for: uuid, type: .vhd)
-        let baseVolume = VolumeNaming.volume(for: base, type: .vhd)
-        let staging = leaf + ".new"
-        // Committed means the leaf's name already points at the new, empty differencing leaf:
-        // either the base copy is a separate volume, or it was empty and dropped (the leaf is
-        // then an empty child of the base's parent, which is the same content either way).
-        let committed: Bool
-        if container.exists(staging) || !container.exists(leaf) {
-            committed = false
-        } else if container.exists(baseVolume) {
-            committed = !container.isSameVolume(leaf, baseVolume)
-        } else {
-            committed = leafIsEmptyDifferencing(leaf)
-        }
-        if committed {
-            _ = try finishSnapshot(
-                uuid: uuid, base: base, clone: clone, isClone: intent.parameters["isClone"] == "true",
-                now: intent.parameters["now"] ?? VDIRecord.neverSnapshotted)
-            return
-        }
-        try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
-            try container.remove(staging)
-            if !clone.isEmpty { try container.remove(VolumeNaming.volume(for: clone, type: .vhd)) }
-            if container.exists(baseVolume) && container.isSameVolume(leaf, baseVolume) { try container.remove(baseVolume) }
-            try container.sync()
-        }
-    }
-
-    /// Whether the leaf is an empty differencing disk, as a freshly committed one is.
-    func leafIsEmptyDifferencing(_ leaf: String) -> Bool {
-        guard let store = try? container.open(leaf, writable: false),
-            let image = try? Image.open(store: store, name: leaf)
-        else { return false }
-        return image.isDifferencing && image.bat.allocatedCount == 0
-    }
-
-    /// A revert is undone before its rename (the staging volume is removed) and complete after.
-    func recoverRevert(_ intent: Intent) throws(SRError) {
-        let leaf = VolumeNaming.volume(for: intent.vdiUUID, type: .vhd)
-        try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
-            try container.remove(leaf + ".new")
-            try container.sync()
-        }
-        _ = try? refreshVDI(intent.vdiUUID)
-        if let parent = try? leafParent(leaf) {
-            try commit { metadata in
-                metadata.vdis[intent.vdiUUID]?.parent = parent
-                metadata.vdis[intent.vdiUUID]?.smConfig["vhd-parent"] = parent.isEmpty ? nil : parent
+            switch IntentKind(rawValue: intent.kind) {
+            case .snapshot: try recoverSnapshot(intent)
+            case .revert: try recoverRevert(intent)
+            case .create: try recoverCreate(intent)
+            case .resize:
+                try recoverResize(intent)
+                awaitingSave.append(intent)
+            case nil:
+                // Another version's operation: left for the code that knows how to finish it.
+                unknownKinds = true
             }
         }
-    }
-
-    func leafParent(_ leaf: String) throws -> String {
-        let store = try container.open(leaf, writable: false)
-        let reference = try ImageSummary.read(store: store, name: leaf).parentReference ?? ""
-        return VolumeNaming.vdi(of: VolumeNaming.volume(ofLocator: reference))?.uuid ?? ""
-    }
-
-    /// Reverts every resize whose journal volume is still present, then removes the journal.
-    func recoverResizes() throws(SRError) {
         let volumes = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in try container.list() }
-        for journalVolume in volumes.map(\.name) where journalVolume.hasPrefix(".journal-") {
-            let volume = String(journalVolume.dropFirst(".journal-".count))
-            guard container.exists(volume) else { continue }
-            let journalStore = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in try container.open(journalVolume, writable: false) }
-            if journalStore.size > 0 {
-                let store = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in try container.open(volume, writable: true) }
-                try EngineFailure.vhd("sr_attach") { () throws(VHDError) in try Journal.revert(vhd: store, journal: journalStore) }
+        try recoverOrphanResizeJournals(volumes)
+        let markers = recoverDestroys(volumes)
+        if !unknownKinds { try removeLeftovers(volumes) }
+        if !awaitingSave.isEmpty || !markers.isEmpty {
+            do throws(SRError) {
+                try commit { _ in }
+            } catch {
+                unsavedRecovery = error
+                return
             }
+            awaitingSave.forEach(completeIntent)
             try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
-                try container.remove(journalVolume)
+                for marker in markers { try container.remove(marker) }
                 try container.sync()
             }
-            if let uuid = VolumeNaming.vdi(of: volume)?.uuid { _ = try? refreshVDI(uuid) }
+        }
+    }
+
+    func recoverSnapshot(_ intent: Intent) throws(SRError) {
+        let base = intent.parameters["base"] ?? ""
+        let volumes = SnapshotVolumes(uuid: intent.vdiUUID, base: base, clone: intent.parameters["clone"] ?? "")
+        if isCommitted(intent) {
+            try finishSnapshot(volumes, baseUsed: metadata.vdis[base] != nil)
+        } else {
+            try undoSnapshot(volumes)
+        }
+        completeIntent(intent)
+    }
+
+    func recoverRevert(_ intent: Intent) throws(SRError) {
+        let leaf = VolumeNaming.volume(for: intent.vdiUUID, type: .vhd)
+        if isCommitted(intent) { try finishRevert(leaf) } else { try undoRevert(leaf) }
+        completeIntent(intent)
+    }
+
+    func recoverCreate(_ intent: Intent) throws(SRError) {
+        let volume = intent.parameters["volume"] ?? VolumeNaming.volume(for: intent.vdiUUID, type: .vhd)
+        if isCommitted(intent) {
+            try finishCreate(volume)
+        } else {
+            try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+                try container.remove(VolumeNaming.staging(volume))
+                try container.sync()
+            }
+        }
+        completeIntent(intent)
+    }
+
+    /// A resize saved is finished; one not saved has its block journal reverted, and the
+    /// record takes the size the volume has now (either side of an interrupted fast resize).
+    func recoverResize(_ intent: Intent) throws(SRError) {
+        guard let record = metadata.vdis[intent.vdiUUID] else { return }
+        let volume = VolumeNaming.volume(for: record.uuid, type: record.volumeType)
+        if isCommitted(intent) { return try removeResizeJournal(volume) }
+        try revertResizeJournal(volume)
+        guard let sizes = try? volumeSizes(record) else { return }
+        applyRecovered { metadata in
+            metadata.vdis[record.uuid]?.virtualSize = sizes.virtual
+            metadata.vdis[record.uuid]?.physicalUtilisation = sizes.physical
+        }
+    }
+
+    /// A volume's virtual size (its VHD's, or a raw volume's own) and its physical size.
+    func volumeSizes(_ record: VDIRecord) throws -> (virtual: UInt64, physical: UInt64) {
+        let volume = VolumeNaming.volume(for: record.uuid, type: record.volumeType)
+        let store = try container.open(volume, writable: false)
+        guard record.volumeType == .vhd else { return (store.size, store.size) }
+        return (try ImageSummary.read(store: store, name: volume).virtualSize, store.size)
+    }
+
+    /// Reverts every resize journal no intent accounts for (one left by `vhd-util resize -j`
+    /// or by an older SM).
+    func recoverOrphanResizeJournals(_ volumes: [VolumeInfo]) throws(SRError) {
+        for journalVolume in volumes.map(\.name) where journalVolume.hasPrefix(".journal-") {
+            let volume = String(journalVolume.dropFirst(".journal-".count))
+            try revertResizeJournal(volume)
+            if let uuid = VolumeNaming.vdi(of: volume)?.uuid, let record = metadata.vdis[uuid],
+                let sizes = try? volumeSizes(record)
+            {
+                applyRecovered { metadata in
+                    metadata.vdis[uuid]?.virtualSize = sizes.virtual
+                    metadata.vdis[uuid]?.physicalUtilisation = sizes.physical
+                }
+            }
+        }
+    }
+
+    /// Finishes every destroy whose volume was marked: the marker is emptied and the record
+    /// dropped (in memory). Returns the markers to remove once that is saved.
+    func recoverDestroys(_ volumes: [VolumeInfo]) -> [String] {
+        var markers: [String] = []
+        for entry in volumes {
+            guard let volume = VolumeNaming.volume(ofDestroying: entry.name) else { continue }
+            if entry.size > 0 {
+                try? EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+                    try container.resize(entry.name, to: 0)
+                }
+            }
+            if let uuid = VolumeNaming.vdi(of: volume)?.uuid { applyRecovered { $0.vdis[uuid] = nil } }
+            markers.append(entry.name)
+        }
+        return markers
+    }
+
+    /// Removes the staging and previous volumes and the temporary record files interrupted
+    /// operations left (of `volumes`, listed before recovery). Run only once every intent is
+    /// settled, under the SR lock, so nothing live can own one.
+    func removeLeftovers(_ volumes: [VolumeInfo]) throws(SRError) {
+        let leftovers = volumes.map(\.name).filter(VolumeNaming.isLeftover)
+        guard !leftovers.isEmpty else { return }
+        try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+            for name in leftovers { try container.remove(name) }
+            try container.sync()
         }
     }
 }

@@ -6,44 +6,74 @@ extension SREngine {
     /// Grows a VDI to `size` (rounded up to 2 MiB). Online (`online`, the VDI in use), only a
     /// VHD whose BAT already has room can grow; offline, a full journaled resize moves blocks
     /// when it must. Shrinking is refused (`VDISize`).
+    ///
+    /// Journaled, with the metadata save as the commit point: a resize that fails before it
+    /// puts the volume back as it was (the old footer, or the block journal's revert), and one
+    /// interrupted before it is settled by the next load, which records the size the volume
+    /// really has, so a record never keeps a stale size.
     public func resize(_ uuid: String, to size: UInt64, online: Bool = false) throws(SRError) -> VDIRecord {
         let record = try vdi(uuid)
         let newSize = try Self.roundedVDISize(size)
         guard newSize >= record.virtualSize else {
             throw EngineFailure.error("VDISize", "shrinking \(uuid) from \(record.virtualSize) to \(newSize) is not supported")
         }
-        let command = online ? "vdi_resize_online" : "vdi_resize"
+        if record.volumeType == .raw, online { throw EngineFailure.error("VDIResize", "raw VDIs cannot grow online") }
         let volume = VolumeNaming.volume(for: uuid, type: record.volumeType)
-        if record.volumeType == .raw {
-            guard !online else { throw EngineFailure.error("VDIResize", "raw VDIs cannot grow online") }
-            try EngineFailure.volume("VDIResize") { () throws(VolumeError) in try container.resize(volume, to: newSize) }
-        } else {
-            let store = try openVolume(record, writable: true)
-            let image = try EngineFailure.vhd(command) { () throws(VHDError) in
-                try Image.open(store: store, name: volume, options: .readWrite)
+        let intent = try beginIntent(.resize, vdi: uuid, ["size": "\(newSize)"], failure: "VDIResize")
+        var undo: (() throws(SRError) -> Void)?
+        do throws(SRError) {
+            undo = try resizeVolume(record, volume: volume, to: newSize, online: online)
+            try faultPoint.check("resize:resized")
+            let physical = volumeSize(volume)
+            try commit(marking: intent) { metadata in
+                metadata.vdis[uuid]?.virtualSize = newSize
+                metadata.vdis[uuid]?.physicalUtilisation = physical
             }
-            let capacity = UInt64(image.header?.maxTableEntries ?? 0) * image.blockSize
-            if newSize <= capacity {
-                try EngineFailure.vhd(command) { () throws(VHDError) in try Resize.fast(image, newSize: newSize) }
-            } else if online {
-                throw EngineFailure.error("VDIResize", "online growth of \(uuid) is limited to \(capacity) bytes (its preallocated BAT)")
-            } else {
-                try journaledResize(volume: volume, store: store, newSize: newSize)
+        } catch {
+            if !isCommitted(intent) {
+                if (try? undo?()) != nil { completeIntent(intent) }
             }
+            throw error
         }
-        try commit { metadata in
-            metadata.vdis[uuid]?.virtualSize = newSize
-            metadata.vdis[uuid]?.physicalUtilisation = self.volumeSize(volume)
-        }
+        if (try? removeResizeJournal(volume)) != nil { completeIntent(intent) }
         return try vdi(uuid)
     }
 
+    /// Resizes the volume itself; returns how to put it back before the commit point.
+    func resizeVolume(_ record: VDIRecord, volume: String, to newSize: UInt64, online: Bool)
+        throws(SRError) -> () throws(SRError) -> Void
+    {
+        if record.volumeType == .raw {
+            try EngineFailure.volume("VDIResize") { () throws(VolumeError) in try container.resize(volume, to: newSize) }
+            return { () throws(SRError) in }
+        }
+        let command = online ? "vdi_resize_online" : "vdi_resize"
+        let store = try openVolume(record, writable: true)
+        let image = try EngineFailure.vhd(command) { () throws(VHDError) in
+            try Image.open(store: store, name: volume, options: .readWrite)
+        }
+        let capacity = UInt64(image.header?.maxTableEntries ?? 0) * image.blockSize
+        if newSize <= capacity {
+            let footer = image.footer
+            try EngineFailure.vhd(command) { () throws(VHDError) in try Resize.fast(image, newSize: newSize) }
+            return { () throws(SRError) in
+                try EngineFailure.vhd(command) { () throws(VHDError) in try Resize.restore(image, footer: footer) }
+            }
+        }
+        guard !online else {
+            throw EngineFailure.error("VDIResize", "online growth of \(record.uuid) is limited to \(capacity) bytes (its preallocated BAT)")
+        }
+        try journaledResize(volume: volume, store: store, newSize: newSize)
+        return { () throws(SRError) in try self.revertResizeJournal(volume) }
+    }
+
     /// A full resize journaled in the volume `.journal-<volume>`, kept until the resize is
-    /// complete so that the next load can revert an interrupted one.
+    /// committed so that a failure or the next load can revert it.
     func journaledResize(volume: String, store: any BlockStore, newSize: UInt64) throws(SRError) {
-        let journalVolume = ".journal-" + volume
+        let journalVolume = Self.resizeJournal(of: volume)
         let journalStore = try EngineFailure.volume("VDIResize") { () throws(VolumeError) in
-            try container.create(journalVolume, size: 0)
+            try container.remove(journalVolume)
+            return try container.create(journalVolume, size: 0)
         }
         let faults = faultPoint
         try EngineFailure.vhd("vdi_resize") { () throws(VHDError) in
@@ -53,8 +83,31 @@ extension SREngine {
                 }
             }
         }
+    }
+
+    /// The volume that journals a full resize of `volume`.
+    static func resizeJournal(of volume: String) -> String { ".journal-" + volume }
+
+    /// Reverts the full resize journaled for `volume`, when a journal with content is there,
+    /// then removes the journal.
+    func revertResizeJournal(_ volume: String) throws(SRError) {
+        let journalVolume = Self.resizeJournal(of: volume)
+        guard container.exists(journalVolume), container.exists(volume) else { return try removeResizeJournal(volume) }
+        let journalStore = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+            try container.open(journalVolume, writable: false)
+        }
+        if journalStore.size > 0 {
+            let store = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+                try container.open(volume, writable: true)
+            }
+            try EngineFailure.vhd("sr_attach") { () throws(VHDError) in try Journal.revert(vhd: store, journal: journalStore) }
+        }
+        try removeResizeJournal(volume)
+    }
+
+    func removeResizeJournal(_ volume: String) throws(SRError) {
         try EngineFailure.volume("VDIResize") { () throws(VolumeError) in
-            try container.remove(journalVolume)
+            try container.remove(Self.resizeJournal(of: volume))
             try container.sync()
         }
     }

@@ -7,6 +7,10 @@ extension SREngine {
     /// (the reference has no revert). The VDI gets a new empty leaf over the snapshot's content;
     /// its old leaf is discarded. A snapshot that was written to is first snapshotted itself
     /// (single), so that its content is a read-only base both can share.
+    ///
+    /// Crash-safe like a snapshot, with the metadata save as the commit point: the old leaf
+    /// keeps a second name (`<leaf>.old`) until then, so a revert that fails or is interrupted
+    /// before it gives the VDI its own content back.
     public func revert(_ uuid: String, to snapshotUUID: String, now: String) throws(SRError) {
         let record = try vdi(uuid)
         let snapshot = try vdi(snapshotUUID)
@@ -14,26 +18,65 @@ extension SREngine {
             throw EngineFailure.error("VDIType", "revert needs VHD VDIs")
         }
         guard uuid != snapshotUUID else { throw EngineFailure.error("InvalidArg", "a VDI cannot be reverted to itself") }
-        let intent = try EngineFailure.wrap("SMGeneral") { () throws in
-            try journal.begin(Intent(kind: "revert", vdiUUID: uuid, parameters: ["snapshot": snapshotUUID]))
-        }
         let target = try revertTarget(snapshot, now: now)
+        let intent = try beginIntent(.revert, vdi: uuid, ["snapshot": snapshotUUID, "target": target.uuid], failure: "SMGeneral")
         let leaf = VolumeNaming.volume(for: uuid, type: .vhd)
-        let staging = leaf + ".new"
-        try createChild(staging, of: target.volume, size: snapshot.virtualSize, command: "vdi_revert")
+        do throws(SRError) {
+            try performRevert(uuid, leaf: leaf, target: target, size: snapshot.virtualSize, intent: intent)
+        } catch {
+            if !isCommitted(intent) {
+                try? undoRevert(leaf)
+                completeIntent(intent)
+            }
+            throw error
+        }
+        if (try? finishRevert(leaf)) != nil { completeIntent(intent) }
+    }
+
+    /// The steps up to and including the commit point (the metadata save).
+    func performRevert(_ uuid: String, leaf: String, target: (volume: String, uuid: String), size: UInt64, intent: Intent)
+        throws(SRError)
+    {
+        let staging = VolumeNaming.staging(leaf)
+        try createChild(staging, of: target.volume, size: size, failure: "SMGeneral")
         try faultPoint.check("revert:created")
         try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
+            try container.remove(VolumeNaming.previous(leaf))
+            try container.link(leaf, as: VolumeNaming.previous(leaf))
             try container.rename(staging, to: leaf)
             try container.sync()
         }
         try faultPoint.check("revert:renamed")
-        try commit { metadata in
+        let leafSize = volumeSize(leaf)
+        try commit(marking: intent) { metadata in
             metadata.vdis[uuid]?.parent = target.uuid
             metadata.vdis[uuid]?.smConfig["vhd-parent"] = target.uuid.isEmpty ? nil : target.uuid
-            metadata.vdis[uuid]?.virtualSize = snapshot.virtualSize
-            metadata.vdis[uuid]?.physicalUtilisation = self.volumeSize(leaf)
+            metadata.vdis[uuid]?.virtualSize = size
+            metadata.vdis[uuid]?.physicalUtilisation = leafSize
         }
-        try EngineFailure.wrap("SMGeneral") { () throws in try journal.complete(intent.id) }
+        try faultPoint.check("revert:committed")
+    }
+
+    /// After the commit point: the old leaf's data is freed. Idempotent.
+    func finishRevert(_ leaf: String) throws(SRError) {
+        try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
+            try container.remove(VolumeNaming.previous(leaf))
+            try container.remove(VolumeNaming.staging(leaf))
+            try container.sync()
+        }
+    }
+
+    /// Before the commit point: the VDI's old leaf takes its name back; the new one goes.
+    func undoRevert(_ leaf: String) throws(SRError) {
+        try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
+            try container.remove(VolumeNaming.staging(leaf))
+            let previous = VolumeNaming.previous(leaf)
+            if container.exists(previous) {
+                try container.rename(previous, to: leaf)
+                try container.remove(previous)
+            }
+            try container.sync()
+        }
     }
 
     /// The read-only volume that holds `snapshot`'s content: its parent when the snapshot leaf
@@ -48,9 +91,8 @@ extension SREngine {
         if empty, !snapshot.parent.isEmpty {
             return (VolumeNaming.volume(for: snapshot.parent, type: .vhd), snapshot.parent)
         }
-        let result = try self.snapshot(snapshot.uuid, type: .single, now: now)
+        _ = try self.snapshot(snapshot.uuid, type: .single, now: now)
         let parent = try vdi(snapshot.uuid).parent
-        _ = result
         return (VolumeNaming.volume(for: parent, type: .vhd), parent)
     }
 }

@@ -13,9 +13,11 @@ extension SREngine {
     /// Reconciles the records with the volumes present: volumes without a record are
     /// introduced, records without a volume dropped, sizes, parents and hidden flags refreshed;
     /// every parent is read-only; hidden leaves are left out (they are the GC's). Reads only
-    /// each VHD's footer and header, never its BAT.
+    /// each recorded VHD's footer and header, never its BAT; a volume becomes a VDI only after
+    /// it passes the strict open every writer uses (a half-written or damaged VHD is left out).
     public func scan() throws(SRError) -> ScanReport {
         let volumes = try EngineFailure.volume("SRScan") { () throws(VolumeError) in try container.list() }
+        let recorded = metadata.vdis
         var found: [String: (type: VDIRecord.VolumeType, size: UInt64, summary: ImageSummary?)] = [:]
         for volume in volumes {
             guard let vdi = VolumeNaming.vdi(of: volume.name) else { continue }
@@ -24,6 +26,7 @@ extension SREngine {
                 guard let store = try? container.open(volume.name, writable: false),
                     let read = try? ImageSummary.read(store: store, name: volume.name)
                 else { continue }
+                if recorded[vdi.uuid] == nil, (try? Image.open(store: store, name: volume.name)) == nil { continue }
                 summary = read
             }
             found[vdi.uuid] = (vdi.type, volume.size, summary)

@@ -19,61 +19,187 @@ extension SREngine {
         public var baseCopy: VDIRecord?
     }
 
+    /// Names for the new VDI of a double snapshot or clone; nil fields keep the source's.
+    public struct CopyNames: Sendable {
+        public var nameLabel: String?
+        public var nameDescription: String?
+
+        public init(nameLabel: String? = nil, nameDescription: String? = nil) {
+            self.nameLabel = nameLabel
+            self.nameDescription = nameDescription
+        }
+    }
+
+    /// The volumes one snapshot works with.
+    struct SnapshotVolumes {
+        let leaf: String
+        let base: String
+        let clone: String?
+
+        init(uuid: String, base: String, clone: String) {
+            leaf = VolumeNaming.volume(for: uuid, type: .vhd)
+            self.base = VolumeNaming.volume(for: base, type: .vhd)
+            self.clone = clone.isEmpty ? nil : VolumeNaming.volume(for: clone, type: .vhd)
+        }
+    }
+
     /// Snapshots (or clones) VDI `uuid` with the reference's semantics: the VDI keeps its
     /// uuid, its current content becomes a hidden read-only base copy, and the VDI (and for a
     /// double snapshot a second new VDI) become empty children of it. An empty base copy with a
-    /// parent is skipped and dropped. Crash-safe: the base copy is a hard link made before
-    /// anything else, and the switch of the VDI's name to its new leaf is one rename; an
-    /// interrupted snapshot is rolled back before that rename and forward after it.
-    public func snapshot(_ uuid: String, type: SnapshotType = .double, isClone: Bool = false, now: String)
-        throws(SRError) -> SnapshotResult
-    {
-        let command = isClone ? "vdi_clone" : "vdi_snapshot"
+    /// parent is skipped and dropped.
+    ///
+    /// Crash-safe, with the metadata save as the commit point: the base copy is a hard link of
+    /// the leaf, the new leaves are written under staging names and the VDI's switches to its
+    /// new leaf by one rename, all undone (the base copy renamed back) when anything fails
+    /// before the save; after it, only space-freeing steps remain, which recovery redoes. So a
+    /// snapshot that reported failure never appears later, and none needs space to recover.
+    public func snapshot(
+        _ uuid: String, type: SnapshotType = .double, isClone: Bool = false, now: String, names: CopyNames = .init()
+    ) throws(SRError) -> SnapshotResult {
+        let failure = isClone ? "VDIClone" : "VDISnapshot"
         let record = try vdi(uuid)
         guard record.volumeType == .vhd else {
-            throw EngineFailure.error(isClone ? "VDIClone" : "VDISnapshot", "only VHD VDIs can be snapshotted; \(uuid) is raw")
+            throw EngineFailure.error(failure, "only VHD VDIs can be snapshotted; \(uuid) is raw")
         }
-        guard !record.hidden else { throw EngineFailure.error("VDISnapshot", "VDI \(uuid) is hidden") }
+        guard !record.hidden else { throw EngineFailure.error(failure, "VDI \(uuid) is hidden") }
         let depth = chainDepth(uuid)
         if depth >= chainDepthLimit {
             throw EngineFailure.error("SnapshotChainTooLong", "VDI \(uuid) has a chain of \(depth) (limit \(chainDepthLimit))")
         }
         let base = Identifier.newUUID()
         let clone = type == .double ? Identifier.newUUID() : ""
-        let intent = try EngineFailure.wrap(command) { () throws in
-            try journal.begin(Intent(kind: "snapshot", vdiUUID: uuid, parameters: ["base": base, "clone": clone, "type": type.rawValue, "isClone": isClone ? "true" : "false", "now": now]))
+        let volumes = SnapshotVolumes(uuid: uuid, base: base, clone: clone)
+        let intent = try beginIntent(
+            .snapshot, vdi: uuid,
+            ["base": base, "clone": clone, "type": type.rawValue, "isClone": isClone ? "true" : "false", "now": now],
+            failure: failure)
+        let result: SnapshotResult
+        do throws(SRError) {
+            result = try performSnapshot(
+                record, volumes: volumes, base: base, clone: clone, isClone: isClone, now: now, names: names,
+                intent: intent, failure: failure)
+        } catch {
+            if !isCommitted(intent) {
+                try? undoSnapshot(volumes)
+                completeIntent(intent)
+            }
+            throw error
         }
-        try performSnapshot(record, base: base, clone: clone, command: command)
-        let result = try finishSnapshot(uuid: uuid, base: base, clone: clone, isClone: isClone, now: now)
-        try EngineFailure.wrap(command) { () throws in try journal.complete(intent.id) }
+        // Past the commit point the snapshot exists whatever happens next: what is left only
+        // frees space or sets a flag, and the next load redoes it if it fails here.
+        if (try? finishSnapshot(volumes, baseUsed: result.baseCopy != nil)) != nil { completeIntent(intent) }
         return result
     }
 
-    /// Steps up to and including the commit point (the rename of the VDI's new leaf).
-    func performSnapshot(_ record: VDIRecord, base: String, clone: String, command: String) throws(SRError) {
-        let leaf = VolumeNaming.volume(for: record.uuid, type: .vhd)
-        let baseVolume = VolumeNaming.volume(for: base, type: .vhd)
-        let staging = leaf + ".new"
-        try EngineFailure.volume(command == "vdi_clone" ? "VDIClone" : "VDISnapshot") { () throws(VolumeError) in
-            try container.link(leaf, as: baseVolume)
+    /// The steps up to and including the commit point (the metadata save).
+    func performSnapshot(
+        _ record: VDIRecord, volumes: SnapshotVolumes, base: String, clone: String, isClone: Bool, now: String,
+        names: CopyNames, intent: Intent, failure: String
+    ) throws(SRError) -> SnapshotResult {
+        // The leaf's own size, not the record's: a resize interrupted before its save changed it.
+        let leafStore = try openVolume(record, writable: false)
+        let virtualSize = try EngineFailure.vhd(isClone ? "vdi_clone" : "vdi_snapshot") { () throws(VHDError) in
+            try ImageSummary.read(store: leafStore, name: volumes.leaf).virtualSize
+        }
+        try EngineFailure.volume(failure) { () throws(VolumeError) in
+            try container.link(volumes.leaf, as: volumes.base)
             try container.sync()
         }
         try faultPoint.check("snapshot:linked")
-        let parentVolume = try linkTarget(forBase: baseVolume, command: command)
-        try createChild(staging, of: parentVolume, size: record.virtualSize, command: command)
+        let parentVolume = try linkTarget(forBase: volumes.base, failure: failure)
+        let baseUsed = parentVolume == volumes.base
+        try createChild(VolumeNaming.staging(volumes.leaf), of: parentVolume, size: virtualSize, failure: failure)
+        if let cloneVolume = volumes.clone {
+            try createChild(VolumeNaming.staging(cloneVolume), of: parentVolume, size: virtualSize, failure: failure)
+        }
         try faultPoint.check("snapshot:created")
-        try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in
-            try container.rename(staging, to: leaf)
+        try EngineFailure.volume(failure) { () throws(VolumeError) in
+            try container.rename(VolumeNaming.staging(volumes.leaf), to: volumes.leaf)
+            if let cloneVolume = volumes.clone { try container.rename(VolumeNaming.staging(cloneVolume), to: cloneVolume) }
             try container.sync()
         }
         try faultPoint.check("snapshot:renamed")
+        let parentUUID = VolumeNaming.vdi(of: parentVolume)?.uuid ?? ""
+        var result = SnapshotResult()
+        if baseUsed {
+            var baseRecord = VDIRecord(
+                uuid: base, nameLabel: "base copy", virtualSize: virtualSize,
+                physicalUtilisation: volumeSize(volumes.base), readOnly: true, managed: false, hidden: true,
+                parent: record.parent)
+            baseRecord.smConfig["vdi_type"] = "vhd"
+            if !record.parent.isEmpty { baseRecord.smConfig["vhd-parent"] = record.parent }
+            result.baseCopy = baseRecord
+        }
+        if let cloneVolume = volumes.clone {
+            var cloneRecord = VDIRecord(
+                uuid: clone, nameLabel: names.nameLabel ?? record.nameLabel,
+                nameDescription: names.nameDescription ?? record.nameDescription, type: record.type,
+                virtualSize: virtualSize, physicalUtilisation: volumeSize(cloneVolume),
+                isASnapshot: !isClone, snapshotOf: isClone ? "" : record.uuid,
+                snapshotTime: isClone ? VDIRecord.neverSnapshotted : now, otherConfig: record.otherConfig,
+                parent: parentUUID)
+            cloneRecord.smConfig["vdi_type"] = "vhd"
+            if !parentUUID.isEmpty { cloneRecord.smConfig["vhd-parent"] = parentUUID }
+            result.newVDI = cloneRecord
+        }
+        let leafSize = volumeSize(volumes.leaf)
+        let created = result
+        try commit(marking: intent) { metadata in
+            if let baseRecord = created.baseCopy { metadata.vdis[base] = baseRecord }
+            if let cloneRecord = created.newVDI { metadata.vdis[clone] = cloneRecord }
+            metadata.vdis[record.uuid]?.parent = parentUUID
+            metadata.vdis[record.uuid]?.smConfig["vhd-parent"] = parentUUID.isEmpty ? nil : parentUUID
+            metadata.vdis[record.uuid]?.virtualSize = virtualSize
+            metadata.vdis[record.uuid]?.physicalUtilisation = leafSize
+        }
+        try faultPoint.check("snapshot:committed")
+        return result
+    }
+
+    /// After the commit point: the base copy is hidden, or dropped when it was empty.
+    /// Idempotent, and needs no free space.
+    func finishSnapshot(_ volumes: SnapshotVolumes, baseUsed: Bool) throws(SRError) {
+        if baseUsed, container.exists(volumes.base) {
+            let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in
+                try container.open(volumes.base, writable: true)
+            }
+            try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in
+                try HiddenFlag.set(true, store: store, name: volumes.base)
+            }
+        }
+        try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in
+            if !baseUsed { try container.remove(volumes.base) }
+            try container.remove(VolumeNaming.staging(volumes.leaf))
+            if let clone = volumes.clone { try container.remove(VolumeNaming.staging(clone)) }
+            try container.sync()
+        }
+        try faultPoint.check("snapshot:hidden")
+    }
+
+    /// Before the commit point: the VDI gets its old leaf back (the base copy is a hard link of
+    /// it) and every new volume goes. Renames and removals only, so it works on a full SR.
+    func undoSnapshot(_ volumes: SnapshotVolumes) throws(SRError) {
+        try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in
+            try container.remove(VolumeNaming.staging(volumes.leaf))
+            if let clone = volumes.clone {
+                try container.remove(VolumeNaming.staging(clone))
+                try container.remove(clone)
+            }
+            if container.exists(volumes.base) {
+                // Before the leaf's rename both names are the one file, and rename(2) then
+                // leaves both: the base copy's name is removed after.
+                try container.rename(volumes.base, to: volumes.leaf)
+                try container.remove(volumes.base)
+            }
+            try container.sync()
+        }
     }
 
     /// The volume new children link to: the base copy, or (blktap's rule) its parent when the
     /// base copy is an empty differencing disk.
-    func linkTarget(forBase baseVolume: String, command: String) throws(SRError) -> String {
-        let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(baseVolume, writable: false) }
-        return try EngineFailure.vhd(command) { () throws(VHDError) -> String in
+    func linkTarget(forBase baseVolume: String, failure: String) throws(SRError) -> String {
+        let store = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(baseVolume, writable: false) }
+        return try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) -> String in
             let summary = try ImageSummary.read(store: store, name: baseVolume)
             guard summary.isEmpty, let reference = summary.parentReference else { return baseVolume }
             return VolumeNaming.volume(ofLocator: reference)
@@ -83,10 +209,10 @@ extension SREngine {
     /// Creates `volume` as an empty differencing VHD whose parent is the volume `parent`, with
     /// a BAT of `leafCapacity(for: size)` so it can grow online. A ready spare of that capacity
     /// is taken when there is one (only its headers are written); else the leaf is made whole.
-    func createChild(_ volume: String, of parent: String, size: UInt64, command: String) throws(SRError) {
-        let parentStore = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(parent, writable: false) }
+    func createChild(_ volume: String, of parent: String, size: UInt64, failure: String) throws(SRError) {
+        let parentStore = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(parent, writable: false) }
         try? container.remove(volume)
-        let parentUUID = try EngineFailure.vhd(command) { () throws(VHDError) in
+        let parentUUID = try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in
             try ImageSummary.read(store: parentStore, name: parent).uuid
         }
         let spec = ParentSpec(uuid: parentUUID, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
@@ -101,64 +227,11 @@ extension SREngine {
                 try? container.remove(volume)
             }
         }
-        let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.create(volume, size: 0) }
-        try EngineFailure.vhd(command) { () throws(VHDError) in try Create.write(on: store, options: options) }
-    }
-
-    /// Steps after the commit point; idempotent, so recovery can run them again.
-    func finishSnapshot(uuid: String, base: String, clone: String, isClone: Bool, now: String) throws(SRError) -> SnapshotResult {
-        let command = isClone ? "vdi_clone" : "vdi_snapshot"
-        let record = try vdi(uuid)
-        let baseVolume = VolumeNaming.volume(for: base, type: .vhd)
-        // The new leaf names the volume the children link to: the base copy, or its parent
-        // when the base copy was empty. Reading it (not re-deriving it) keeps this idempotent.
-        let parentVolume = try leafParentVolume(VolumeNaming.volume(for: uuid, type: .vhd))
-        let baseUsed = parentVolume == baseVolume
-        if !clone.isEmpty {
-            let cloneVolume = VolumeNaming.volume(for: clone, type: .vhd)
-            if !cloneIsValid(cloneVolume, parent: parentVolume) {
-                try createChild(cloneVolume, of: parentVolume, size: record.virtualSize, command: command)
-            }
-            try faultPoint.check("snapshot:cloned")
+        let store = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.create(volume, size: 0) }
+        do throws(VHDError) { try Create.write(on: store, options: options) } catch {
+            try? container.remove(volume)
+            throw SRError(vhd: error, command: "vdi_snapshot")
         }
-        let parentUUID = VolumeNaming.vdi(of: parentVolume)?.uuid ?? ""
-        if baseUsed {
-            let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(baseVolume, writable: true) }
-            try EngineFailure.vhd(command) { () throws(VHDError) in try HiddenFlag.set(true, store: store, name: baseVolume) }
-        } else {
-            try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.remove(baseVolume) }
-        }
-        try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.sync() }
-        try faultPoint.check("snapshot:hidden")
-        var result = SnapshotResult()
-        try commit { metadata in
-            let grandparent = record.parent
-            if baseUsed {
-                var baseRecord = VDIRecord(
-                    uuid: base, nameLabel: "base copy", virtualSize: record.virtualSize,
-                    physicalUtilisation: self.volumeSize(baseVolume), readOnly: true, managed: false, hidden: true,
-                    parent: grandparent)
-                baseRecord.smConfig["vdi_type"] = "vhd"
-                if !grandparent.isEmpty { baseRecord.smConfig["vhd-parent"] = grandparent }
-                metadata.vdis[base] = baseRecord
-                result.baseCopy = baseRecord
-            }
-            metadata.vdis[uuid]?.parent = parentUUID
-            metadata.vdis[uuid]?.smConfig["vhd-parent"] = parentUUID.isEmpty ? nil : parentUUID
-            metadata.vdis[uuid]?.physicalUtilisation = self.volumeSize(VolumeNaming.volume(for: uuid, type: .vhd))
-            if !clone.isEmpty {
-                var cloneRecord = VDIRecord(
-                    uuid: clone, nameLabel: record.nameLabel, nameDescription: record.nameDescription, type: record.type,
-                    virtualSize: record.virtualSize, physicalUtilisation: self.volumeSize(VolumeNaming.volume(for: clone, type: .vhd)),
-                    isASnapshot: !isClone, snapshotOf: isClone ? "" : uuid, snapshotTime: isClone ? VDIRecord.neverSnapshotted : now,
-                    otherConfig: record.otherConfig, parent: parentUUID)
-                cloneRecord.smConfig["vdi_type"] = "vhd"
-                if !parentUUID.isEmpty { cloneRecord.smConfig["vhd-parent"] = parentUUID }
-                metadata.vdis[clone] = cloneRecord
-                result.newVDI = cloneRecord
-            }
-        }
-        return result
     }
 
     /// The VHD chain depth of a VDI as its records link it (no I/O), bounded against loops.
@@ -171,24 +244,6 @@ extension SREngine {
             current = records[current]?.parent ?? ""
         }
         return depth
-    }
-
-    func leafParentVolume(_ leaf: String) throws(SRError) -> String {
-        let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in try container.open(leaf, writable: false) }
-        let reference = try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in
-            try ImageSummary.read(store: store, name: leaf).parentReference
-        }
-        guard let reference, !reference.isEmpty else {
-            throw EngineFailure.error("VDISnapshot", "the new leaf \(leaf) has no parent")
-        }
-        return VolumeNaming.volume(ofLocator: reference)
-    }
-
-    func cloneIsValid(_ volume: String, parent: String) -> Bool {
-        guard let store = try? container.open(volume, writable: false),
-            let summary = try? ImageSummary.read(store: store, name: volume)
-        else { return false }
-        return summary.parentReference.map { $0.hasSuffix(parent) } ?? false
     }
 
     func volumeSize(_ volume: String) -> UInt64 {

@@ -30,45 +30,121 @@ extension SREngine {
 
     /// Creates a VDI: an empty dynamic VHD (its BAT sized for online growth) or a sparse raw volume.
     public func createVDI(_ request: NewVDI) throws(SRError) -> VDIRecord {
+        let (uuid, size) = try admit(request, size: request.size)
+        return try createVolume(uuid: uuid, request: request, size: size, failure: "VDICreate") { store throws(SRError) in
+            try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
+                if request.volumeType == .raw {
+                    try VHDError.wrap { () throws(BlockIOError) in try store.resize(to: size) }
+                } else {
+                    try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.leafCapacity(for: size)))
+                }
+            }
+        }
+    }
+
+    /// The uuid a new VDI gets and its rounded size, after the checks every new VDI passes.
+    func admit(_ request: NewVDI, size: UInt64) throws(SRError) -> (uuid: String, size: UInt64) {
         let uuid = request.uuid ?? Identifier.newUUID()
         guard Identifier.isUUID(uuid) else { throw EngineFailure.error("VDICreate", "invalid VDI uuid '\(uuid)'") }
         guard metadata.vdis[uuid] == nil else { throw EngineFailure.error("VDIExists", uuid) }
-        let size = try Self.roundedVDISize(request.size)
+        return (uuid, try Self.roundedVDISize(size))
+    }
+
+    /// Makes a new VDI's volume under its staging name with `fill`, checks it (a VHD must pass
+    /// the strict open every writer uses), flushes it, and commits its record: the commit
+    /// point, after which the staging volume takes the VDI's name. Before it, the staging
+    /// volume is removed (now, or by the next load), so a half-written volume never becomes a
+    /// VDI and never takes a VDI's name.
+    func createVolume(
+        uuid: String, request: NewVDI, size: UInt64, failure: String, fill: (any BlockStore) throws(SRError) -> Void
+    ) throws(SRError) -> VDIRecord {
         let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
-        let store = try EngineFailure.volume("VDICreate") { () throws(VolumeError) in
-            try container.create(volume, size: request.volumeType == .raw ? size : 0)
-        }
-        if request.volumeType == .vhd {
-            do {
-                try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.leafCapacity(for: size)))
-            } catch {
-                try? container.remove(volume)
-                throw SRError(vhd: error, command: "vdi_create")
+        let staging = VolumeNaming.staging(volume)
+        let intent = try beginIntent(.create, vdi: uuid, ["volume": volume], failure: failure)
+        let record: VDIRecord
+        do throws(SRError) {
+            let store = try EngineFailure.volume(failure) { () throws(VolumeError) in
+                try container.remove(staging)
+                return try container.create(staging, size: 0)
             }
+            try fill(store)
+            try faultPoint.check("create:written")
+            let written = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(staging, writable: false) }
+            try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
+                try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
+                if request.volumeType == .vhd { _ = try Image.open(store: written, name: volume) }
+            }
+            var created = VDIRecord(
+                uuid: uuid, nameLabel: request.nameLabel, nameDescription: request.nameDescription, type: request.type,
+                volumeType: request.volumeType, virtualSize: size, physicalUtilisation: written.size,
+                readOnly: request.readOnly, isASnapshot: request.isASnapshot, snapshotOf: request.snapshotOf,
+                snapshotTime: request.snapshotTime, smConfig: request.smConfig)
+            created.smConfig["vdi_type"] = request.volumeType == .vhd ? "vhd" : "aio"
+            if request.volumeType == .raw { created.smConfig["type"] = "raw" }
+            record = created
+            try commit(marking: intent) { $0.vdis[uuid] = created }
+            try faultPoint.check("create:committed")
+        } catch {
+            if !isCommitted(intent) {
+                try? EngineFailure.volume(failure) { () throws(VolumeError) in try container.remove(staging) }
+                completeIntent(intent)
+            }
+            throw error
         }
-        var record = VDIRecord(
-            uuid: uuid, nameLabel: request.nameLabel, nameDescription: request.nameDescription, type: request.type,
-            volumeType: request.volumeType, virtualSize: size, physicalUtilisation: store.size, readOnly: request.readOnly,
-            isASnapshot: request.isASnapshot, snapshotOf: request.snapshotOf, snapshotTime: request.snapshotTime,
-            smConfig: request.smConfig)
-        record.smConfig["vdi_type"] = request.volumeType == .vhd ? "vhd" : "aio"
-        if request.volumeType == .raw { record.smConfig["type"] = "raw" }
-        let created = record
-        try commit { $0.vdis[uuid] = created }
-        return created
+        if (try? finishCreate(volume)) != nil { completeIntent(intent) }
+        return record
+    }
+
+    /// After the commit point: the staging volume takes the VDI's name. Idempotent.
+    func finishCreate(_ volume: String) throws(SRError) {
+        try EngineFailure.volume("VDICreate") { () throws(VolumeError) in
+            if container.exists(VolumeNaming.staging(volume)) {
+                try container.rename(VolumeNaming.staging(volume), to: volume)
+            }
+            try container.sync()
+        }
     }
 
     /// Deletes a VDI's volume and record. A base copy it leaves childless is the GC's to remove.
+    ///
+    /// The commit point is the rename of the volume to its destroy marker, which needs no free
+    /// space; the marker is then emptied (freeing the space) and removed once the record's
+    /// removal is saved. When that save fails (a full SR), the VDI is gone all the same: every
+    /// load drops the record of a marked volume, and the next save makes that durable.
     public func deleteVDI(_ uuid: String) throws(SRError) {
         let record = try vdi(uuid)
         if metadata.vdis.values.contains(where: { $0.parent == uuid }) {
             throw EngineFailure.error("VDIInUse", "VDI \(uuid) is the parent of other VDIs")
         }
+        let volume = VolumeNaming.volume(for: uuid, type: record.volumeType)
+        let marker = VolumeNaming.destroying(volume)
         try EngineFailure.volume("VDIDelete") { () throws(VolumeError) in
-            try container.remove(VolumeNaming.volume(for: uuid, type: record.volumeType))
+            if container.exists(volume) { try container.rename(volume, to: marker) }
             try container.sync()
         }
-        try commit { $0.vdis[uuid] = nil }
+        try faultPoint.check("destroy:marked")
+        try finishDelete(uuid, marker: marker)
+    }
+
+    /// After a destroy's commit point: frees the volume's space, drops the record (saved when
+    /// it can be) and removes the marker once the save is durable.
+    func finishDelete(_ uuid: String, marker: String) throws(SRError) {
+        try? EngineFailure.volume("VDIDelete") { () throws(VolumeError) in
+            if container.exists(marker) { try container.resize(marker, to: 0) }
+        }
+        try faultPoint.check("destroy:emptied")
+        do throws(SRError) {
+            try commit { $0.vdis[uuid] = nil }
+        } catch {
+            applyRecovered { $0.vdis[uuid] = nil }
+            unsavedRecovery = error
+            return
+        }
+        try faultPoint.check("destroy:committed")
+        try? EngineFailure.volume("VDIDelete") { () throws(VolumeError) in
+            try container.remove(marker)
+            try container.sync()
+        }
     }
 
     /// Changes a VDI's user-visible fields (name, description, configs, snapshot fields).

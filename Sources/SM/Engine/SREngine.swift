@@ -19,6 +19,15 @@ public final class SREngine: @unchecked Sendable {
     /// A hook for crash tests: called at each named step of a multi-step operation.
     public var faultPoint: FaultPoint = .environment
     let state: Mutex<SRMetadata>
+    /// Intents begun or found pending and not yet completed: the ones a commit may keep marked.
+    let openIntents = Mutex<Set<String>>([])
+    /// Why recovery's metadata changes are not yet saved (the SR was full, say); they are held
+    /// in memory, so reads see the recovered SR, and the next commit saves them.
+    public internal(set) var unsavedRecovery: SRError? {
+        get { unsaved.withLock { $0 } }
+        set { unsaved.withLock { $0 = newValue } }
+    }
+    private let unsaved = Mutex<SRError?>(nil)
 
     /// The smallest and largest VDI sizes (SM's `MIN_VHD_SIZE`, `MAX_VHD_SIZE`).
     public static let minimumVDISize: UInt64 = 2 << 20
@@ -70,13 +79,23 @@ public final class SREngine: @unchecked Sendable {
         return record
     }
 
-    /// Applies `change` to the metadata and saves it atomically.
-    func commit(_ change: (inout SRMetadata) -> Void) throws(SRError) {
+    /// Applies `change` to the metadata and saves it atomically. With `intent`, this save is
+    /// that intent's commit point (`SRMetadata.committedIntents`).
+    func commit(marking intent: Intent? = nil, _ change: (inout SRMetadata) -> Void) throws(SRError) {
         var updated = metadata
         change(&updated)
+        let open = openIntents.withLock { $0 }
+        updated.committedIntents.formIntersection(open)
+        if let intent { updated.committedIntents.insert(intent.id) }
         let snapshot = updated
         try EngineFailure.wrap("MetadataError") { () throws in try metadataStore.save(snapshot) }
         state.withLock { $0 = snapshot }
+        unsavedRecovery = nil
+    }
+
+    /// Applies `change` in memory only: recovery's outcome, which `saveRecovered` persists.
+    func applyRecovered(_ change: (inout SRMetadata) -> Void) {
+        state.withLock { change(&$0) }
     }
 
     /// Updates the SR's own name, description or configs.

@@ -11,29 +11,49 @@ enum DurableFile {
     /// The marker in temporary names; a name containing it is never a record.
     static let temporaryMarker = ".tmp-"
 
-    /// The file's bytes, or nil when it does not exist.
-    /// The corresponding C functions are `open` and `read`.
-    static func read(_ path: String, code: SRErrorCode? = nil) throws(SRError) -> [UInt8]? {
+    /// The file's bytes, or nil when it does not exist; over `limit` bytes, its size only.
+    ///
+    /// The file is opened without blocking and must be a regular file (a FIFO or device in a
+    /// record's place is refused, never waited on); its size is checked before anything is
+    /// allocated, and no more than `limit + 1` bytes are read even if it grows meanwhile.
+    /// The corresponding C functions are `open`, `fstat` and `read`.
+    static func read(_ path: String, limit: Int, code: SRErrorCode? = nil) throws(SRError) -> BoundedRead? {
         var descriptor: Int32 = -1
-        repeat { descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC) } while descriptor == -1 && errno == EINTR
+        repeat {
+            descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        } while descriptor == -1 && errno == EINTR
         if descriptor == -1 {
             let failure = errno
             if failure == ENOENT { return nil }
             throw SystemCall.error("open", path: path, errno: failure, code: code)
         }
         defer { SystemCall.close(descriptor) }
+        var status = stat()
+        _ = try SystemCall.retrying("fstat", path: path, code: code) { fstat(descriptor, &status) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw SRError(code ?? .smGeneral, opterr: "\(path) is not a regular file")
+        }
+        if status.st_size > limit { return .oversized(size: UInt64(status.st_size), limit: limit) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        bytes.reserveCapacity(Int(status.st_size))
+        var chunk = [UInt8](repeating: 0, count: min(1 << 16, limit + 1))
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            let wanted = min(chunk.count, limit + 1 - bytes.count)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, wanted) }
             if count > 0 {
                 bytes.append(contentsOf: chunk[0..<count])
+                if bytes.count > limit { return .oversized(size: UInt64(bytes.count), limit: limit) }
             } else if count == 0 {
-                return bytes
+                return .bytes(bytes)
             } else if errno != EINTR {
                 throw SystemCall.error("read", path: path, errno: errno, code: code)
             }
         }
+    }
+
+    /// The file's bytes, or nil when it does not exist; a file over `limit` bytes is an error.
+    static func readBytes(_ path: String, limit: Int, code: SRErrorCode? = nil) throws(SRError) -> [UInt8]? {
+        try read(path, limit: limit, code: code)?.bytes(of: path, code: code ?? .smGeneral)
     }
 
     /// Replaces `path`'s content with `bytes`, atomically and durably (see the type's summary).

@@ -26,6 +26,8 @@ public struct IntentJournal: Sendable {
     /// Intent files are `.intent-<id>.json`.
     public static let filePrefix = ".intent-"
     public static let fileSuffix = ".json"
+    /// The largest record read: an intent is a few hundred bytes, so anything near this is not one.
+    public static let maximumRecordSize = 1 << 20
 
     /// A record `pending()` could not use, and why.
     public struct Problem: Hashable, Sendable, CustomStringConvertible {
@@ -68,7 +70,7 @@ public struct IntentJournal: Sendable {
     public func begin(_ intent: Intent) throws(SRError) -> Intent {
         try Self.validate(intent.id)
         let path = path(for: intent.id)
-        guard try DurableFile.read(path) == nil else {
+        guard try DurableFile.read(path, limit: Self.maximumRecordSize) == nil else {
             throw SRError(.smGeneral, opterr: "intent \(intent.id) is already recorded in \(directory)")
         }
         try write(intent)
@@ -97,7 +99,7 @@ public struct IntentJournal: Sendable {
     public func read(_ id: String) throws(SRError) -> Intent {
         try Self.validate(id)
         let path = path(for: id)
-        guard let bytes = try DurableFile.read(path) else {
+        guard let bytes = try DurableFile.readBytes(path, limit: Self.maximumRecordSize) else {
             throw SRError(.smGeneral, opterr: "no intent \(id) in \(directory)")
         }
         switch Self.decode(bytes) {
@@ -127,7 +129,7 @@ public struct IntentJournal: Sendable {
             guard let id = Self.intentID(fromFileName: name) else { continue }
             let bytes: [UInt8]
             do {
-                guard let read = try DurableFile.read("\(directory)/\(name)") else { continue }
+                guard let read = try DurableFile.readBytes("\(directory)/\(name)", limit: Self.maximumRecordSize) else { continue }
                 bytes = read
             } catch {
                 problems.append(Problem(file: name, id: id, reason: error.faultString))
@@ -168,6 +170,9 @@ public struct IntentJournal: Sendable {
             throw SRError(.smGeneral, opterr: "cannot encode intent \(intent.id): \(error)")
         }
         let bytes = ChecksummedRecord.encode(payload, format: Self.recordFormat, version: Self.recordVersion)
+        guard bytes.count <= Self.maximumRecordSize else {
+            throw SRError(.smGeneral, opterr: "intent \(intent.id) would be \(bytes.count) bytes, more than a record may be")
+        }
         try DurableFile.replace(path(for: intent.id), with: bytes)
     }
 

@@ -176,7 +176,7 @@ public struct RefCounter: Sendable {
 
     private func read(_ name: String, _ space: String) throws(SRError) -> Counts {
         let path = "\(base)/\(space)/\(name)"
-        guard let bytes = try DurableFile.read(path) else { return Counts(count: 0, binaryCount: 0) }
+        guard let bytes = try DurableFile.readBytes(path, limit: 256) else { return Counts(count: 0, binaryCount: 0) }
         let text = String(decoding: bytes, as: UTF8.self)
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
         guard fields.count == 2, let count = Int(fields[0]), let binary = Int(fields[1]),

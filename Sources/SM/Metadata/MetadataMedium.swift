@@ -19,8 +19,9 @@ public enum MetadataSlot: String, Hashable, Sendable, CaseIterable {
 public protocol MetadataMedium: Sendable {
     /// Names the medium in messages (a path, a volume).
     var name: String { get }
-    /// The bytes in `slot`, or nil when the slot was never written.
-    func read(_ slot: MetadataSlot) throws(SRError) -> [UInt8]?
+    /// The bytes in `slot`, or nil when the slot was never written; when it holds more than
+    /// `limit` bytes, only its size (nothing of that size is read or allocated).
+    func read(_ slot: MetadataSlot, limit: Int) throws(SRError) -> BoundedRead?
     /// Replaces the bytes in `slot`, durably.
     func write(_ bytes: [UInt8], to slot: MetadataSlot) throws(SRError)
 }
@@ -51,12 +52,19 @@ public struct FileMetadataMedium: MetadataMedium {
         }
     }
 
-    public func read(_ slot: MetadataSlot) throws(SRError) -> [UInt8]? {
-        try DurableFile.read(path(of: slot))
+    public func read(_ slot: MetadataSlot, limit: Int) throws(SRError) -> BoundedRead? {
+        try DurableFile.read(path(of: slot), limit: limit)
     }
 
     public func write(_ bytes: [UInt8], to slot: MetadataSlot) throws(SRError) {
         try DurableFile.replace(path(of: slot), with: bytes)
+    }
+}
+
+extension MetadataMedium {
+    /// The bytes in `slot` up to `SRMetadataStore.maximumRecordSize`, or nil when never written.
+    public func read(_ slot: MetadataSlot) throws(SRError) -> [UInt8]? {
+        try read(slot, limit: SRMetadataStore.maximumRecordSize)?.bytes(of: "\(name) (\(slot))", code: .metadataError)
     }
 }
 
@@ -76,8 +84,8 @@ public final class MemoryMetadataMedium: MetadataMedium {
     /// How many writes the medium has taken.
     public var writeCount: Int { writes.load(ordering: .relaxed) }
 
-    public func read(_ slot: MetadataSlot) throws(SRError) -> [UInt8]? {
-        slots.withLock { $0[slot] }
+    public func read(_ slot: MetadataSlot, limit: Int) throws(SRError) -> BoundedRead? {
+        slots.withLock { $0[slot] }.map { $0.count > limit ? .oversized(size: UInt64($0.count), limit: limit) : .bytes($0) }
     }
 
     public func write(_ bytes: [UInt8], to slot: MetadataSlot) throws(SRError) {

@@ -24,6 +24,9 @@ public struct SRMetadataStore: Sendable {
     public static let recordFormat = "swift-sm-sr-metadata"
     /// The record layout version this code writes and the newest it reads.
     public static let recordVersion = 1
+    /// The largest generation read or written: about 100,000 VDI records. A bigger file is
+    /// damage (or an attack) and is treated as an unusable generation, never read whole.
+    public static let maximumRecordSize = 64 << 20
 
     /// Metadata as `load` found it: the generation used and what was wrong with the other.
     public struct Loaded: Hashable, Sendable {
@@ -61,7 +64,7 @@ public struct SRMetadataStore: Sendable {
     /// Like `load`, but returns nil when the medium holds no metadata at all (a new SR) and
     /// says which generation was used and why.
     public func loadReportingFallback() throws(SRError) -> Loaded? {
-        let current = try medium.read(.current)
+        let current = try medium.read(.current, limit: Self.maximumRecordSize)
         var warnings: [String] = []
         if let current {
             switch decode(current) {
@@ -72,7 +75,7 @@ public struct SRMetadataStore: Sendable {
                 warnings.append("current SR metadata in \(medium.name) is unusable: \(failure)")
             }
         }
-        guard let previous = try medium.read(.previous) else {
+        guard let previous = try medium.read(.previous, limit: Self.maximumRecordSize) else {
             guard current != nil else { return nil }
             throw SRError(.metadataError, opterr: "\(warnings.joined(separator: "; ")); no previous generation")
         }
@@ -99,7 +102,17 @@ public struct SRMetadataStore: Sendable {
             throw SRError(.metadataError, opterr: "cannot write SR metadata version \(metadata.version)")
         }
         let bytes = try Self.encode(metadata)
-        if let current = try medium.read(.current) {
+        guard bytes.count <= Self.maximumRecordSize else {
+            throw SRError(
+                .metadataError,
+                opterr: "SR metadata would be \(bytes.count) bytes, more than the \(Self.maximumRecordSize) it may be")
+        }
+        if let read = try medium.read(.current, limit: Self.maximumRecordSize) {
+            guard case .bytes(let current) = read else {
+                warning("current SR metadata in \(medium.name) is unusable (\(read)); keeping the previous generation")
+                try medium.write(bytes, to: .current)
+                return
+            }
             if current == bytes { return }
             switch Result(catching: { () throws(ChecksummedRecord.Defect) in
                 try ChecksummedRecord.decode(current, format: Self.recordFormat, supportedVersion: Self.recordVersion)
@@ -135,13 +148,22 @@ public struct SRMetadataStore: Sendable {
         case record(ChecksummedRecord.Defect)
         case newer(String)
         case payload(String)
+        case oversized(size: UInt64, limit: Int)
 
         var description: String {
             switch self {
+            case .oversized(let size, let limit): return "\(size) bytes, more than the \(limit) a generation may be"
             case .record(let defect): return defect.description
             case .newer(let message): return message
             case .payload(let message): return "undecodable SR metadata: \(message)"
             }
+        }
+    }
+
+    private func decode(_ read: BoundedRead) -> Result<SRMetadata, DecodeFailure> {
+        switch read {
+        case .bytes(let bytes): return decode(bytes)
+        case .oversized(let size, let limit): return .failure(.oversized(size: size, limit: limit))
         }
     }
 

@@ -27,20 +27,13 @@ enum VDICopy {
         let uuid = try given.require("uuid")
         let context = CLIContext()
         let entry = try context.findVDI(uuid, sr: given["sr"])
+        let names = SREngine.CopyNames(
+            nameLabel: given["name-label"] ?? given["new-name-label"],
+            nameDescription: given["name-description"] ?? given["new-name-description"])
         let record = try context.withEngine(entry) { host, engine -> VDIRecord in
-            let result = try host.snapshotVDI(engine, uuid, type: type, isClone: isClone)
-            guard let copy = result.newVDI ?? result.baseCopy else { return try engine.vdi(uuid) }
-            let label = given["name-label"] ?? given["new-name-label"]
-            let description = given["name-description"] ?? given["new-name-description"]
-            if label != nil || description != nil, copy.uuid != result.baseCopy?.uuid {
-                let checkedLabel = try label.map(SRHost.checkedName)
-                let checkedDescription = try description.map(SRHost.checkedName)
-                try engine.updateVDI(copy.uuid) { record in
-                    if let checkedLabel { record.nameLabel = checkedLabel }
-                    if let checkedDescription { record.nameDescription = checkedDescription }
-                }
-            }
-            return try engine.vdi(copy.uuid)
+            // The names go with the snapshot itself, so one finished by recovery has them too.
+            let result = try host.snapshotVDI(engine, uuid, type: type, isClone: isClone, names: names)
+            return try result.newVDI ?? result.baseCopy ?? engine.vdi(uuid)
         }
         if json { try Output.json(record) } else { print(record.uuid) }
     }

@@ -1,0 +1,34 @@
+extension SREngine {
+    /// The kinds of multi-step operation the engine journals.
+    enum IntentKind: String {
+        case snapshot
+        case revert
+        case create
+        case resize
+    }
+
+    /// Records an intent before an operation's first step. Nothing has changed when it fails
+    /// (a full SR refuses here, cleanly).
+    func beginIntent(_ kind: IntentKind, vdi uuid: String, _ parameters: [String: String], failure name: String)
+        throws(SRError) -> Intent
+    {
+        let intent = try EngineFailure.wrap(name) { () throws in
+            try journal.begin(Intent(kind: kind.rawValue, vdiUUID: uuid, parameters: parameters))
+        }
+        openIntents.withLock { _ = $0.insert(intent.id) }
+        return intent
+    }
+
+    /// Removes a finished (or undone) intent. A failure leaves it for the next load, which
+    /// finds the same outcome: the operation's metadata commit, or its absence, decides.
+    func completeIntent(_ intent: Intent) {
+        if (try? journal.complete(intent.id)) != nil {
+            openIntents.withLock { _ = $0.remove(intent.id) }
+        }
+    }
+
+    /// Whether the intent's commit point (its metadata save) was reached.
+    func isCommitted(_ intent: Intent) -> Bool {
+        metadata.committedIntents.contains(intent.id)
+    }
+}
