@@ -23,6 +23,9 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
         case exclusive
         /// Replace the contents, starting from an empty file (`O_TRUNC`).
         case truncate
+        /// Open the file if it exists, contents kept, else create it: for a caller that checks
+        /// which file it got before it empties it.
+        case keep
     }
 
     /// The path the store was opened with.
@@ -61,7 +64,7 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
         direct: Bool = false,
         permissions: UInt32 = 0o644
     ) throws(BlockIOError) -> FileBlockStore {
-        let flags = O_RDWR | O_CREAT | (mode == .exclusive ? O_EXCL : O_TRUNC)
+        let flags = O_RDWR | O_CREAT | (mode == .exclusive ? O_EXCL : mode == .truncate ? O_TRUNC : 0)
         let (descriptor, isDirect) = try open(path, flags: flags, direct: direct, permissions: mode_t(permissions))
         let store = try FileBlockStore(descriptor: descriptor, path: path, readOnly: false, direct: isDirect)
         if size > 0 { try store.resize(to: size) }

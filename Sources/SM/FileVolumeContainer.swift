@@ -95,6 +95,16 @@ public struct FileVolumeContainer: VolumeContainer {
         return one.st_dev == two.st_dev && one.st_ino == two.st_ino
     }
 
+    public func holds(device: UInt64, inode: UInt64) -> Bool {
+        func matches(_ path: String) -> Bool {
+            var info = stat()
+            return lstat(path, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+        }
+        if matches(directory) { return true }
+        let names = (try? SystemCall.directoryEntries(directory)) ?? nil
+        return names?.contains { matches(directory + "/" + $0) } ?? false
+    }
+
     public func remove(_ name: String) throws(VolumeError) {
         let path = try path(name)
         guard unlink(path) == 0 || errno == ENOENT else { throw failure("unlink", name) }

@@ -30,6 +30,9 @@ public protocol VolumeContainer: Sendable {
     /// Makes renames, links and removals durable (a directory fsync).
     func sync() throws(VolumeError)
     func space() throws(VolumeError) -> (total: UInt64, free: UInt64)
+    /// Whether the file or directory with this device and inode is part of the container (its
+    /// directory, a volume, a record): where no output may be written.
+    func holds(device: UInt64, inode: UInt64) -> Bool
     /// How VHD parents named by locators inside this container are found and opened.
     var parentResolver: any ParentResolver { get }
     /// The path a consumer on this host can open the volume by, when there is one.

@@ -65,8 +65,14 @@ public struct SpareLeaves: Sendable {
             let store = try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
                 try container.create(temporary, size: 0)
             }
-            try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in try Create.write(on: store, options: options) }
-            try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in try container.rename(temporary, to: spare) }
+            do throws(SRError) {
+                try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in try Create.write(on: store, options: options) }
+                try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in try container.rename(temporary, to: spare) }
+            } catch {
+                // A full SR must not keep a half-made spare's blocks.
+                try? container.remove(temporary)
+                throw error
+            }
             made += 1
         }
         return made

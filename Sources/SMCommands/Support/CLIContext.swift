@@ -47,6 +47,15 @@ struct CLIContext {
         return try outcome.get()
     }
 
+    /// The containers of every SR attached here: where no output of the CLI may go.
+    func attachedContainers() throws -> [(sr: String, container: any VolumeContainer)] {
+        try registry.entries().filter(\.attached).compactMap { entry in
+            guard let storage = try? host(type: entry.type).driver.storage(srUUID: entry.uuid, deviceConfig: entry.deviceConfig)
+            else { return nil }
+            return (entry.uuid, storage.container)
+        }
+    }
+
     /// The attached SR holding VDI `uuid` (the one named by `sr`, else any).
     func findVDI(_ uuid: String, sr: String? = nil) throws -> SRRegistry.Entry {
         let candidates = try sr.map { [try registry.find($0)] } ?? registry.entries().filter(\.attached)

@@ -31,6 +31,12 @@ enum ImageTransfer {
         return try Chain.open(leaf: image, resolver: FileParentResolver())
     }
 
+    /// Whether `path` names the file with this device and inode (through any link).
+    static func isFile(_ path: String, device: UInt64, inode: UInt64) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+    }
+
     /// The VDI's content as a conversion source.
     static func source(vdi record: VDIRecord, engine: SREngine) throws -> any ConversionSource {
         if record.volumeType == .vhd { return try engine.openChain(record.uuid, writable: false) }

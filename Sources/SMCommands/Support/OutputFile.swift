@@ -1,0 +1,66 @@
+import BlockIO
+import Glibc
+import SM
+
+/// A file the CLI writes (an export), opened so that it can never land inside an SR: not in an
+/// SR's directory, and not over any volume or record of one, judged by device and inode (a
+/// symbolic link, a hard link or `..` in the name changes nothing). Only once the opened file
+/// is known to be none of those is it emptied.
+enum OutputFile {
+    /// Opens (creating, 0600) the file at `path` for writing a new image into, empty.
+    ///
+    /// - Parameter guarded: the SRs' containers the file must stay out of, with their uuids.
+    static func create(_ path: String, outside guarded: [(sr: String, container: any VolumeContainer)]) throws
+        -> FileBlockStore
+    {
+        let target = resolved(path)
+        let directory = parent(of: target)
+        var status = stat()
+        guard stat(directory, &status) == 0 else {
+            throw CLIError("cannot write \(path): its directory \(directory) is not there (\(errorText(errno)))")
+        }
+        try refuse(path, device: UInt64(status.st_dev), inode: UInt64(status.st_ino), guarded, "inside")
+        let store = try FileBlockStore.create(path: target, mode: .keep, permissions: 0o600)
+        guard let identity = store.fileIdentity() else { throw CLIError("cannot tell which file \(path) is") }
+        do {
+            try refuse(path, device: identity.device, inode: identity.inode, guarded, "a volume or record of")
+            if !store.isBlockDevice { try store.resize(to: 0) }
+        } catch {
+            store.close()
+            throw error
+        }
+        return store
+    }
+
+    private static func refuse(
+        _ path: String, device: UInt64, inode: UInt64, _ guarded: [(sr: String, container: any VolumeContainer)],
+        _ relation: String
+    ) throws {
+        for (sr, container) in guarded where container.holds(device: device, inode: inode) {
+            throw CLIError(
+                "refusing to write \(path): it is \(relation) SR \(sr) (\(container.name)); "
+                    + "an export there would overwrite what the SR holds")
+        }
+    }
+
+    /// `path` with every symbolic link and `..` resolved: the file itself when it exists, else
+    /// its resolved directory and its name.
+    static func resolved(_ path: String) -> String {
+        if let real = realpath(path, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let directory = parent(of: path)
+        guard let real = realpath(directory, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real) + "/" + name
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
