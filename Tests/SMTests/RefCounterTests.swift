@@ -32,6 +32,24 @@ import Testing
         #expect(try counter.check("vdi1", namespace: "lvm-sr") == .init(count: 2, binaryCount: 1))
     }
 
+    /// Issue 8, finding 8: temporary files of interrupted writes were never cleaned. The next
+    /// write of the same count removes those of dead processes, and keeps a live one's.
+    @Test func aWriteRemovesTemporariesDeadProcessesLeft() throws {
+        #expect(try counter.get("vdi1", binary: false, namespace: "sr") == 1)
+        let path = try counter.path(of: "vdi1", namespace: "sr")
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let stale = "\(path).tmp-\(exited.processIdentifier)-42"
+        let live = "\(path).tmp-1-43"
+        for file in [stale, live] { #expect(FileManager.default.createFile(atPath: file, contents: Data("9 9\n".utf8))) }
+        #expect(try counter.get("vdi1", binary: false, namespace: "sr") == 2)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: live), "pid 1 still runs: its write may be in progress")
+        #expect(try content("vdi1", "sr") == "2 0\n")
+    }
+
     @Test func binaryCountIsClampedToOne() throws {
         #expect(try counter.get("leaf", binary: true, namespace: "ns") == 1)
         #expect(try counter.get("leaf", binary: true, namespace: "ns") == 1)

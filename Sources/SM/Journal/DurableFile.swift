@@ -80,6 +80,20 @@ enum DurableFile {
         try syncDirectory(containing: path, code: code)
     }
 
+    /// Removes the temporary files earlier `replace` calls on `path` left behind when their
+    /// process died (its pid, in the name, no longer runs). Callers that hold the lock for
+    /// `path` call it before they replace the file, so interrupted writes do not pile up.
+    static func removeStaleTemporaries(of path: String) {
+        let directory = parent(of: path)
+        let prefix = String(path.split(separator: "/").last ?? "") + temporaryMarker
+        guard let names = (try? SystemCall.directoryEntries(directory)) ?? nil else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let pid = name.dropFirst(prefix.count).prefix { $0 != "-" }
+            guard let number = Int32(pid), number != getpid(), kill(number, 0) == -1, errno == ESRCH else { continue }
+            unlink(directory + "/" + name)
+        }
+    }
+
     /// Removes `path` and makes the removal durable; returns false when it did not exist.
     /// The corresponding C functions are `unlink` and `fsync` on the directory.
     @discardableResult

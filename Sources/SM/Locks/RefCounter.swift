@@ -197,6 +197,7 @@ public struct RefCounter: Sendable {
             return
         }
         try SystemCall.makeDirectories(directory)
+        DurableFile.removeStaleTemporaries(of: path)
         try DurableFile.replace(path, with: Array("\(counts.count) \(counts.binaryCount)\n".utf8))
     }
 
