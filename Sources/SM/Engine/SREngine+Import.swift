@@ -12,6 +12,7 @@ extension SREngine {
         let uuid = request.uuid ?? Identifier.newUUID()
         guard Identifier.isUUID(uuid) else { throw EngineFailure.error("VDICreate", "invalid VDI uuid '\(uuid)'") }
         guard metadata.vdis[uuid] == nil else { throw EngineFailure.error("VDIExists", uuid) }
+        try refuseSRUUID(uuid)
         let size = try Self.roundedVDISize(max(request.size, source.virtualSize))
         let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
         let store = try EngineFailure.volume("VDICreate") { () throws(VolumeError) in try container.create(volume, size: 0) }

@@ -28,11 +28,21 @@ extension SREngine {
         return roundUp(max(size, minimumVDISize), to: minimumVDISize)
     }
 
+    /// Refuses a new VDI's `uuid` when it is the SR's own: SM keys locks (`<uuid>/sr` beside
+    /// `<uuid>/vdi`, removed together on VDI delete), reference counts and CLI lookups by uuid
+    /// alone, so the two would be confused.
+    func refuseSRUUID(_ uuid: String) throws(SRError) {
+        guard uuid != srUUID else {
+            throw EngineFailure.error("VDICreate", "VDI uuid \(uuid) is the uuid of its SR; a VDI needs a uuid of its own")
+        }
+    }
+
     /// Creates a VDI: an empty dynamic VHD (its BAT sized for online growth) or a sparse raw volume.
     public func createVDI(_ request: NewVDI) throws(SRError) -> VDIRecord {
         let uuid = request.uuid ?? Identifier.newUUID()
         guard Identifier.isUUID(uuid) else { throw EngineFailure.error("VDICreate", "invalid VDI uuid '\(uuid)'") }
         guard metadata.vdis[uuid] == nil else { throw EngineFailure.error("VDIExists", uuid) }
+        try refuseSRUUID(uuid)
         let size = try Self.roundedVDISize(request.size)
         let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
         let store = try EngineFailure.volume("VDICreate") { () throws(VolumeError) in

@@ -80,11 +80,13 @@ struct SRRegistry {
         }
     }
 
+    /// Saves `file` crash-safely and owner-only (0600, in a 0700 directory), whatever the umask:
+    /// it holds every SR's device-config.
     func write(_ file: File) throws {
-        try FileManager.default.createDirectory(atPath: paths.stateDirectory, withIntermediateDirectories: true)
+        try SystemCall.makeDirectories(paths.stateDirectory)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(file).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try DurableFile.replace(path, with: Array(try encoder.encode(file)))
     }
 }
 
