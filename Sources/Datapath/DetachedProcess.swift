@@ -59,7 +59,9 @@ public enum DetachedProcess {
     /// The corresponding C functions are `open`, `fcntl` (`F_DUPFD_CLOEXEC`), `fstat` and `fchmod`.
     static func openLog(_ path: String) throws(DatapathError) -> Int32 {
         var opened: Int32
-        repeat { opened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) } while opened < 0 && errno == EINTR
+        repeat {
+            opened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        } while opened < 0 && errno == EINTR
         guard opened >= 0 else { throw .system(call: "open", errno: errno, path: path) }
         var descriptor = opened
         if opened <= 2 {

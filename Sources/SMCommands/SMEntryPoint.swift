@@ -15,7 +15,9 @@ public enum SMEntryPoint {
         let argv = RawArguments.current()
         let argv0 = argv.first.map { String(decoding: $0, as: UTF8.self) } ?? "sm"
         guard SMAPIInvocation.isPluginName(argv0), let plugin = SMAPIInvocation.pluginName(argv0) else {
-            if let invalid = RawArguments.firstInvalid(argv) { SMCommand.exit(withError: ValidationError("\(invalid)")) }
+            if let invalid = RawArguments.firstInvalid(argv) {
+                SMCommand.exit(withError: ValidationError("\(invalid)"))
+            }
             do { try HostPaths.fromEnvironment().verify() } catch { SMCommand.exit(withError: error) }
             SMCommand.main(CommandLine.arguments.dropFirst().map { $0 })
             finishReply()

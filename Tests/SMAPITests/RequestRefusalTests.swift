@@ -53,7 +53,8 @@ extension PluginHarness {
         let file = directory.path(for: "request-\(UUID().uuidString).xml")
         #expect(FileManager.default.createFile(atPath: file, contents: Data(document)))
         let shell = Tool(name: "sh", path: "/bin/sh")
-        return try shell.run(["-c", "exec \"$0\" \"$(cat \"$1\")\"", plugin, file], environment: environment, timeout: 60)
+        let script = "exec \"$0\" \"$(cat \"$1\")\""
+        return try shell.run(["-c", script, plugin, file], environment: environment, timeout: 60)
     }
 
     /// The VDI volumes in SR `sr`'s directory (the upkeep's spare leaves come and go on their own).

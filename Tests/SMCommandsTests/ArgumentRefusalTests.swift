@@ -17,7 +17,10 @@ struct ArgumentRefusalTests {
         // `$(printf '\377')` is the byte 0xFF; `\300\257` an overlong '/', `\355\240\200` a surrogate.
         let cases: [(arguments: String, shown: String)] = [
             ("vdi-create virtual-size=8MiB \"name-label=$(printf '\\377')\"", "name-label=\\xFF"),
-            ("vdi-create virtual-size=8MiB \"name-description=a$(printf '\\300\\257')\"", "name-description=a\\xC0\\xAF"),
+            (
+                "vdi-create virtual-size=8MiB \"name-description=a$(printf '\\300\\257')\"",
+                "name-description=a\\xC0\\xAF"
+            ),
             ("vdi-create virtual-size=8MiB \"name-label=$(printf 'ok\\355\\240\\200')\"", "name-label=ok\\xED\\xA0\\x80"),
             ("sr-create device-config:path=\(sm.srParent) \"name-label=$(printf '\\377')\"", "name-label=\\xFF"),
         ]
@@ -53,8 +56,8 @@ struct ArgumentRefusalTests {
 extension CLIHarness {
     /// The VDI volumes in SR directory `root` (the upkeep's spare leaves come and go on their own).
     func volumes(in root: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasSuffix(".vhd") || $0.hasSuffix(".raw") }
-            .sorted()
+        try FileManager.default.contentsOfDirectory(atPath: root)
+            .filter { $0.hasSuffix(".vhd") || $0.hasSuffix(".raw") }.sorted()
     }
 
     /// `sh -c 'exec sm <arguments>'`: `arguments` is shell text, so it can hold any bytes.

@@ -28,7 +28,8 @@ struct FilePermissionTests {
         seen[export] = try Self.mode(export)
         // Each kind of file the finding named must be among those checked.
         let names = Set(seen.keys.map { ($0 as NSString).lastPathComponent })
-        for expected in ["sm-metadata.json", "\(disk).vhd", "registry.json", "registry", "sr", "\(disk).pid", "\(disk).log"] {
+        let expectedNames = ["sm-metadata.json", "\(disk).vhd", "registry.json", "registry", "sr", "\(disk).pid", "\(disk).log"]
+        for expected in expectedNames {
             #expect(names.contains(expected), "\(expected) not found among \(names.sorted())")
         }
         #expect(seen.count > 15)
@@ -120,7 +121,9 @@ extension CLIHarness {
     /// `sm arguments…` run as user and group nobody with the host defaults: no `SM_*`
     /// directories and no `XDG_RUNTIME_DIR`, so the runtime directory is `/tmp/swift-sm-65534`.
     func asNobody(_ arguments: [String]) throws -> ToolResult {
-        let unset = ["SM_LOCK_DIR", "SM_REFCOUNT_DIR", "SM_MOUNT_BASE", "SM_STATE_DIR", "SM_DATAPATH_DIR", "XDG_RUNTIME_DIR"]
+        let unset = [
+            "SM_LOCK_DIR", "SM_REFCOUNT_DIR", "SM_MOUNT_BASE", "SM_STATE_DIR", "SM_DATAPATH_DIR", "XDG_RUNTIME_DIR",
+        ]
         var environment = Dictionary(uniqueKeysWithValues: unset.map { ($0, "") })
         environment["HOME"] = "/nonexistent"
         environment["XDG_STATE_HOME"] = ""

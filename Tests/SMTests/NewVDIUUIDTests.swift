@@ -18,7 +18,8 @@ import VHD
         let imported = #expect(throws: SRError.self) { try sr.engine.importVDI(request, from: source) }
         for error in [created, imported] {
             #expect(error?.code == .vdiCreate)
-            #expect(error?.opterr == "VDI uuid \(sr.engine.srUUID) is the uuid of its SR; a VDI needs a uuid of its own")
+            let expected = "VDI uuid \(sr.engine.srUUID) is the uuid of its SR; a VDI needs a uuid of its own"
+            #expect(error?.opterr == expected)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: sr.directory.path).sorted() == before)
         #expect(sr.engine.vdis.isEmpty)

@@ -70,8 +70,8 @@ public struct HostPaths: Hashable, Sendable {
             runtime = "/tmp/swift-sm-\(getuid())"
         }
         let stateHome = value("XDG_STATE_HOME") ?? ((value("HOME") ?? "/tmp") + "/.local/state")
-        let usesRuntime =
-            !isRoot && ["SM_LOCK_DIR", "SM_REFCOUNT_DIR", "SM_MOUNT_BASE", "SM_DATAPATH_DIR"].contains { value($0) == nil }
+        let runtimeVariables = ["SM_LOCK_DIR", "SM_REFCOUNT_DIR", "SM_MOUNT_BASE", "SM_DATAPATH_DIR"]
+        let usesRuntime = !isRoot && runtimeVariables.contains { value($0) == nil }
         return HostPaths(
             lockDirectory: value("SM_LOCK_DIR") ?? (isRoot ? LockDirectory.defaultBase : runtime + "/lock"),
             refcountDirectory: value("SM_REFCOUNT_DIR") ?? (isRoot ? RefCounter.defaultBase : runtime + "/refcount"),

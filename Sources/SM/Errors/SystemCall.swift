@@ -44,7 +44,9 @@ public enum SystemCall {
     static func open(
         _ path: String, flags: Int32, permissions: mode_t = 0o600, code: SRErrorCode? = nil
     ) throws(SRError) -> Int32 {
-        let descriptor = try retrying("open", path: path, code: code) { Glibc.open(path, flags | O_CLOEXEC, permissions) }
+        let descriptor = try retrying("open", path: path, code: code) {
+            Glibc.open(path, flags | O_CLOEXEC, permissions)
+        }
         guard flags & O_CREAT != 0 else { return descriptor }
         do { try restrictMode(descriptor, to: permissions, path: path, code: code) } catch {
             close(descriptor)
@@ -77,7 +79,9 @@ public enum SystemCall {
     /// default) whatever the umask. An existing directory on the way must be one another user
     /// cannot replace or fill (`StateDirectory.checkExisting`), or the call is refused.
     /// The corresponding C functions are `mkdir` and `chmod`.
-    public static func makeDirectories(_ path: String, permissions: mode_t = 0o700, code: SRErrorCode? = nil) throws(SRError) {
+    public static func makeDirectories(
+        _ path: String, permissions: mode_t = 0o700, code: SRErrorCode? = nil
+    ) throws(SRError) {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
@@ -88,7 +92,9 @@ public enum SystemCall {
                 continue
             }
             let failure = errno
-            guard failure == EEXIST, isDirectory(prefix) else { throw error("mkdir", path: prefix, errno: failure, code: code) }
+            guard failure == EEXIST, isDirectory(prefix) else {
+                throw error("mkdir", path: prefix, errno: failure, code: code)
+            }
             try StateDirectory.checkExisting(prefix, code: code ?? .smGeneral)
         }
     }
