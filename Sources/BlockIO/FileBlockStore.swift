@@ -57,15 +57,21 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
     /// Creates a regular file at `path`, `size` bytes long and sparse, and opens it read-write.
     ///
     /// With `.exclusive` an existing path fails with `EEXIST`; with `.truncate` it is emptied.
+    /// The file ends up with exactly `permissions`, owner-only by default whatever the umask, as
+    /// it will hold a disk's data (a file of another user's that is truncated keeps its mode).
     public static func create(
         path: String,
         size: UInt64 = 0,
         mode: CreationMode = .exclusive,
         direct: Bool = false,
-        permissions: UInt32 = 0o644
+        permissions: UInt32 = 0o600
     ) throws(BlockIOError) -> FileBlockStore {
         let flags = O_RDWR | O_CREAT | (mode == .exclusive ? O_EXCL : mode == .truncate ? O_TRUNC : 0)
         let (descriptor, isDirect) = try open(path, flags: flags, direct: direct, permissions: mode_t(permissions))
+        do { try Syscalls.restrictMode(descriptor, to: mode_t(permissions), path: path) } catch {
+            Syscalls.close(descriptor)
+            throw error
+        }
         let store = try FileBlockStore(descriptor: descriptor, path: path, readOnly: false, direct: isDirect)
         if size > 0 { try store.resize(to: size) }
         return store
@@ -272,7 +278,7 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
         _ path: String,
         flags: Int32,
         direct: Bool,
-        permissions: mode_t = 0o644
+        permissions: mode_t = 0o600
     ) throws(BlockIOError) -> (descriptor: Int32, isDirect: Bool) {
         let descriptor = try Syscalls.open(path, flags: flags, permissions: permissions)
         guard direct else { return (descriptor, false) }

@@ -28,11 +28,24 @@ enum Syscalls {
     static let directAlignment = 4096
 
     /// Opens `path`. The corresponding C function is `open`.
-    static func open(_ path: String, flags: Int32, permissions: mode_t = 0o644) throws(BlockIOError) -> Int32 {
+    static func open(_ path: String, flags: Int32, permissions: mode_t = 0o600) throws(BlockIOError) -> Int32 {
         while true {
             let descriptor = Glibc.open(path, flags | O_CLOEXEC, permissions)
             if descriptor >= 0 { return descriptor }
             if errno != EINTR { throw .system(call: "open", errno: errno, path: path) }
+        }
+    }
+
+    /// Sets an open regular file this user owns to exactly `permissions`. `open` creates with
+    /// `permissions` minus the umask, never more, so no one else can open the file before this
+    /// call; a device, or another user's file, is left alone.
+    /// The corresponding C functions are `fstat` and `fchmod`.
+    static func restrictMode(_ descriptor: Int32, to permissions: mode_t, path: String) throws(BlockIOError) {
+        let info = try status(descriptor, path: path)
+        guard info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_mode & 0o7777 != permissions
+        else { return }
+        while fchmod(descriptor, permissions) != 0 {
+            if errno != EINTR { throw .system(call: "fchmod", errno: errno, path: path) }
         }
     }
 

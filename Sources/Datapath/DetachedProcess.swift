@@ -10,11 +10,13 @@ public enum DetachedProcess {
 
     /// Starts `executable` with `arguments` (argv, its name first) in a new session, with
     /// default signals, an empty signal mask, standard input from /dev/null, standard output
-    /// and error appended to `logPath`, no other descriptor of the caller's, and `/` as its
-    /// working directory. The corresponding C function is `posix_spawn`.
+    /// and error appended to `logPath` (created owner-only), no other descriptor of the
+    /// caller's, and `/` as its working directory. The corresponding C function is `posix_spawn`.
     public static func spawn(_ executable: String, arguments: [String], logPath: String) throws(DatapathError)
         -> pid_t
     {
+        let log = try openLog(logPath)
+        defer { close(log) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -32,7 +34,7 @@ public enum DetachedProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, log, 1)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Nothing else of the caller's is inherited: an SM lock file's descriptor held by a
         // long-lived daemon would hold its lock for as long as the daemon lives.
@@ -48,5 +50,34 @@ public enum DetachedProcess {
                 reason: "posix_spawn \(executable): \(String(cString: strerror(result))) (errno \(result))", log: "")
         }
         return pid
+    }
+
+    /// Opens (creating) the log for appending, close-on-exec, at a descriptor above standard
+    /// error so the child's `dup2` onto 1 always clears close-on-exec. The log may hold paths
+    /// and errors of VDIs, so a regular file this user owns is made 0600: the caller opens it
+    /// rather than the child because the child cannot `fchmod` between its file actions.
+    /// The corresponding C functions are `open`, `fcntl` (`F_DUPFD_CLOEXEC`), `fstat` and `fchmod`.
+    static func openLog(_ path: String) throws(DatapathError) -> Int32 {
+        var opened: Int32
+        repeat {
+            opened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        } while opened < 0 && errno == EINTR
+        guard opened >= 0 else { throw .system(call: "open", errno: errno, path: path) }
+        var descriptor = opened
+        if opened <= 2 {
+            descriptor = fcntl(opened, F_DUPFD_CLOEXEC, 3)
+            let dupErrno = errno
+            close(opened)
+            guard descriptor >= 0 else { throw .system(call: "fcntl", errno: dupErrno, path: path) }
+        }
+        var info = stat()
+        if fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(),
+            info.st_mode & 0o7777 != 0o600, fchmod(descriptor, 0o600) != 0
+        {
+            let chmodErrno = errno
+            close(descriptor)
+            throw .system(call: "fchmod", errno: chmodErrno, path: path)
+        }
+        return descriptor
     }
 }

@@ -48,9 +48,14 @@ enum TextFile {
         return text.hasSuffix("\n") ? String(text.dropLast()) : text
     }
 
+    /// Replaces `path`'s content with `text` and a newline; the file is owner-only (0600)
+    /// whatever the umask, as every file SM keeps.
     static func write(_ text: String, to path: String) -> Bool {
-        guard let file = fopen(path, "w") else { return false }
-        defer { fclose(file) }
-        return fputs(text + "\n", file) >= 0
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        guard fchmod(descriptor, 0o600) == 0 else { return false }
+        let bytes = Array((text + "\n").utf8)
+        return bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) } == bytes.count
     }
 }

@@ -16,6 +16,21 @@ extension SMAPIRequest {
         try self.init(parsing: call)
     }
 
+    /// Parses the plugin's argument as the bytes the toolstack passed, so a byte sequence
+    /// that is not UTF-8 is refused rather than repaired into U+FFFD.
+    ///
+    /// - Throws: `SMAPIRequestError.malformedXML` (`XMLRPCError.invalidUTF8` with its byte
+    ///   offset, among others) for a bad document, or any other case from `init(parsing: MethodCall)`.
+    public init(parsing document: [UInt8], limits: XMLRPCLimits = .default) throws(SMAPIRequestError) {
+        let call: MethodCall
+        do {
+            call = try MethodCall(decoding: document, limits: limits)
+        } catch {
+            throw .malformedXML(error)
+        }
+        try self.init(parsing: call)
+    }
+
     /// Parses a decoded `methodCall`: the method must be an SMAPIv1 command, the one parameter
     /// a struct whose known members have their documented types.
     ///

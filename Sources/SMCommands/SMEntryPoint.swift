@@ -1,3 +1,4 @@
+import ArgumentParser
 import Datapath
 import DatapathBackend
 import Glibc
@@ -7,15 +8,22 @@ import SMAPI
 /// The `sm` executable's one entry: the name it was run by picks the front.
 public enum SMEntryPoint {
     /// `<Type>SR` (a file name ending in `SR`): the SMAPIv1 plugin, which prints its reply and
-    /// always exits 0. Anything else: the admin CLI.
-    public static func main(_ arguments: [String] = CommandLine.arguments) -> Never {
-        let argv0 = arguments.first ?? "sm"
+    /// always exits 0. Anything else: the admin CLI, which refuses an argument that is not
+    /// UTF-8. Both read argv as bytes (`RawArguments`) and refuse host state directories that
+    /// are not this user's alone (`HostPaths.verify`) before doing anything.
+    public static func main() -> Never {
+        let argv = RawArguments.current()
+        let argv0 = argv.first.map { String(decoding: $0, as: UTF8.self) } ?? "sm"
         guard SMAPIInvocation.isPluginName(argv0), let plugin = SMAPIInvocation.pluginName(argv0) else {
-            SMCommand.main(Array(arguments.dropFirst()))
+            if let invalid = RawArguments.firstInvalid(argv) {
+                SMCommand.exit(withError: ValidationError("\(invalid)"))
+            }
+            do { try HostPaths.fromEnvironment().verify() } catch { SMCommand.exit(withError: error) }
+            SMCommand.main(CommandLine.arguments.dropFirst().map { $0 })
             finishReply()
             exit(0)
         }
-        Output.write(pluginOutput(plugin: plugin, arguments: Array(arguments.dropFirst())), to: 1)
+        Output.write(pluginOutput(plugin: plugin, arguments: Array(argv.dropFirst())), to: 1)
         finishReply()
         exit(0)
     }
@@ -35,13 +43,14 @@ public enum SMEntryPoint {
         }
     }
 
-    /// What plugin `plugin` (`EXTSR`) prints for `arguments` (argv without argv[0]).
-    public static func pluginOutput(plugin: String, arguments: [String], paths: HostPaths = .fromEnvironment())
+    /// What plugin `plugin` (`EXTSR`) prints for `arguments` (argv without argv[0], as bytes).
+    public static func pluginOutput(plugin: String, arguments: [[UInt8]], paths: HostPaths = .fromEnvironment())
         -> String
     {
         guard let type = SRDriverNames.type(forPluginName: plugin),
             let driver = SMDrivers.all(paths: paths).first(where: { $0.typeName == type })
         else { return SMAPIInvocation.unknownType(plugin) }
+        do { try paths.verify() } catch { return SMAPIReply.fault(error).encoded() }
         let dispatcher = SMAPIDispatcher(
             host: SRHost(driver: driver, paths: paths, backend: BlockBackends.forHost(paths: paths)))
         return SMAPIInvocation.run(arguments: arguments, dispatcher: dispatcher)

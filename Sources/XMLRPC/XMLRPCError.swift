@@ -41,7 +41,8 @@ public enum XMLRPCError: Error, Hashable, Sendable, CustomStringConvertible {
     case documentTooLarge(byteCount: Int, limit: Int)
     /// The document holds no element at all.
     case emptyDocument
-    /// A byte sequence that is not UTF-8 (truncated, overlong, a surrogate, beyond U+10FFFF).
+    /// A byte sequence that is not UTF-8 (truncated, overlong, a surrogate, beyond U+10FFFF);
+    /// the location's byte offset is that of the sequence's first byte.
     case invalidUTF8(at: XMLSourceLocation)
     /// A character XML 1.0 forbids (a control character, U+FFFE, U+FFFF), written raw or as a
     /// character reference; `scalar` is its code point.
@@ -85,7 +86,7 @@ public enum XMLRPCError: Error, Hashable, Sendable, CustomStringConvertible {
         case .emptyDocument:
             return "XML-RPC document is empty: no root element"
         case .invalidUTF8(let at):
-            return "invalid UTF-8 at \(at)"
+            return "invalid UTF-8 at byte offset \(at.byteOffset) (\(at))"
         case .illegalCharacter(let scalar, let at):
             return "character \(Self.codePoint(scalar)) is not allowed in XML 1.0, at \(at)"
         case .malformed(let problem, let at):

@@ -59,6 +59,44 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(decodedCount > 100)
     }
 
+    /// A sequence that is not UTF-8 dropped anywhere into a valid document is always refused as
+    /// such, never decoded with U+FFFD in its place.
+    @Test func invalidUTF8AnywhereIsRefusedWithItsOffset() {
+        var generator = SeededGenerator(state: 0x5EED_0008)
+        let sequences: [[UInt8]] = [
+            [0xFF], [0xFE], [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE4, 0xB8],
+        ]
+        for round in 0..<2_000 {
+            let sequence = sequences[round % sequences.count]
+            var bytes = Array(Self.seeds[round % Self.seeds.count].utf8)
+            let position = Int.random(in: 0...bytes.count, using: &generator)
+            bytes.insert(contentsOf: sequence, at: position)
+            var errors: [XMLRPCError?] = []
+            do {
+                _ = try MethodCall(decoding: bytes)
+                errors.append(nil)
+            } catch {
+                errors.append(error)
+            }
+            do {
+                _ = try MethodResponse(decoding: bytes)
+                errors.append(nil)
+            } catch {
+                errors.append(error)
+            }
+            for error in errors {
+                guard case .invalidUTF8(let at)? = error else {
+                    Issue.record("\(sequence) inserted at \(position): \(String(describing: error))")
+                    continue
+                }
+                // Inside a multi-byte character the error is at its lead byte, or at a continuation
+                // byte the insertion left without one.
+                #expect(
+                    (position - 3...position + 3).contains(at.byteOffset), "inserted at \(position), reported \(at)")
+            }
+        }
+    }
+
     static func expectStableReencoding(of call: MethodCall) {
         do {
             let once = try MethodCall(decoding: call.encoded()).encoded()

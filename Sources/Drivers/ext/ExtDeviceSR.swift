@@ -53,6 +53,7 @@ struct ExtDeviceSR: Sendable {
             throw SRError(
                 .lvmMount, opterr: "mount \(device) at \(target) failed (\(mount.status)): \(Self.clip(mount.output))")
         }
+        try ExtFiles.restrictToOwner(target, code: .lvmMount)
         return .directory(target)
     }
 

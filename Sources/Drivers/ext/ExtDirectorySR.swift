@@ -9,14 +9,15 @@ struct ExtDirectorySR: Sendable {
 
     func root(of srUUID: String) -> String { parent + "/" + srUUID }
 
-    /// Makes `<path>/<sr_uuid>` (FileSR's create): `FileSRCreate` (61) when `<path>` is not a
-    /// directory or the new one cannot be made, `SRExists` (42) when it exists and is not empty.
+    /// Makes `<path>/<sr_uuid>` (FileSR's create), owner-only (0700) like EXTSR's mount point:
+    /// `FileSRCreate` (61) when `<path>` is not a directory or the new one cannot be made,
+    /// `SRExists` (42) when it exists and is not empty.
     func create(srUUID: String) throws(SRError) -> SRStorage {
         guard ExtFiles.isDirectory(parent) else {
             throw SRError(.fileSRCreate, opterr: "\(parent) is not an existing directory")
         }
         let root = root(of: srUUID)
-        if mkdir(root, 0o755) != 0 {
+        if mkdir(root, 0o700) != 0 {
             let failure = errno
             guard failure == EEXIST, ExtFiles.isDirectory(root) else {
                 throw SRError(
@@ -24,6 +25,7 @@ struct ExtDirectorySR: Sendable {
             }
             guard ExtFiles.entries(root).isEmpty else { throw SRError(.srExists, opterr: "\(root) is not empty") }
         }
+        try ExtFiles.restrictToOwner(root, code: .fileSRCreate)
         return .directory(root)
     }
 

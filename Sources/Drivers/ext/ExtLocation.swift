@@ -95,5 +95,13 @@ enum ExtFiles {
         }
     }
 
+    /// Makes an SR's root directory 0700 whatever the umask, as EXTSR's attach does (`chmod
+    /// 0700` of the mount point): the VDIs in it are for the storage manager alone.
+    static func restrictToOwner(_ directory: String, code: SRErrorCode) throws(SRError) {
+        guard chmod(directory, 0o700) == 0 else {
+            throw SRError(code, opterr: "chmod 0700 \(directory): \(errorText())")
+        }
+    }
+
     static func errorText() -> String { String(cString: strerror(errno)) }
 }

@@ -14,6 +14,9 @@ import Glibc
 /// `<runtime>` is `$XDG_RUNTIME_DIR/swift-sm`, else `/tmp/swift-sm-<uid>`; `<state home>` is
 /// `$XDG_STATE_HOME`, else `$HOME/.local/state`. Processes of one user agree on all of them, so
 /// their locks exclude each other.
+///
+/// `verify()` refuses any of these directories (and `<runtime>`) that exists but is not this
+/// user's alone; SM creates missing ones 0700 when it first needs them.
 public struct HostPaths: Hashable, Sendable {
     public var lockDirectory: String
     public var refcountDirectory: String
@@ -21,16 +24,33 @@ public struct HostPaths: Hashable, Sendable {
     public var stateDirectory: String
     /// Where each VDI's datapath daemon keeps its NBD and control sockets, pid file and log.
     public var datapathDirectory: String
+    /// `<runtime>`, when one of the directories above defaulted to a place inside it.
+    public var runtimeDirectory: String?
 
     public init(
         lockDirectory: String, refcountDirectory: String, mountBase: String, stateDirectory: String,
-        datapathDirectory: String? = nil
+        datapathDirectory: String? = nil, runtimeDirectory: String? = nil
     ) {
         self.lockDirectory = lockDirectory
         self.refcountDirectory = refcountDirectory
         self.mountBase = mountBase
         self.stateDirectory = stateDirectory
         self.datapathDirectory = datapathDirectory ?? Self.sibling(of: refcountDirectory, named: "nbd")
+        self.runtimeDirectory = runtimeDirectory
+    }
+
+    /// Refuses the first existing directory among `<runtime>` and the five state directories
+    /// that is not a directory owned by the effective user and writable by no one else
+    /// (`StateDirectory.check`); missing ones are fine.
+    ///
+    /// - Throws: `SRError(.smGeneral)` naming the directory's role, path, owner and mode.
+    public func verify() throws(SRError) {
+        if let runtimeDirectory { try StateDirectory.check(runtimeDirectory, role: "runtime directory") }
+        let directories = [
+            ("lock directory", lockDirectory), ("refcount directory", refcountDirectory),
+            ("mount base", mountBase), ("state directory", stateDirectory), ("datapath directory", datapathDirectory),
+        ]
+        for (role, path) in directories { try StateDirectory.check(path, role: role) }
     }
 
     /// The paths the environment `variables` and the user id choose (see the table above).
@@ -50,12 +70,15 @@ public struct HostPaths: Hashable, Sendable {
             runtime = "/tmp/swift-sm-\(getuid())"
         }
         let stateHome = value("XDG_STATE_HOME") ?? ((value("HOME") ?? "/tmp") + "/.local/state")
+        let runtimeVariables = ["SM_LOCK_DIR", "SM_REFCOUNT_DIR", "SM_MOUNT_BASE", "SM_DATAPATH_DIR"]
+        let usesRuntime = !isRoot && runtimeVariables.contains { value($0) == nil }
         return HostPaths(
             lockDirectory: value("SM_LOCK_DIR") ?? (isRoot ? LockDirectory.defaultBase : runtime + "/lock"),
             refcountDirectory: value("SM_REFCOUNT_DIR") ?? (isRoot ? RefCounter.defaultBase : runtime + "/refcount"),
             mountBase: value("SM_MOUNT_BASE") ?? (isRoot ? "/var/run/sr-mount" : runtime + "/sr-mount"),
             stateDirectory: value("SM_STATE_DIR") ?? (isRoot ? "/var/lib/swift-sm" : stateHome + "/swift-sm"),
-            datapathDirectory: value("SM_DATAPATH_DIR") ?? (isRoot ? "/var/run/sm/nbd" : runtime + "/nbd"))
+            datapathDirectory: value("SM_DATAPATH_DIR") ?? (isRoot ? "/var/run/sm/nbd" : runtime + "/nbd"),
+            runtimeDirectory: usesRuntime ? runtime : nil)
     }
 
     /// `<directory's parent>/<name>`: where a path left unsaid goes, beside the reference counts.

@@ -28,6 +28,15 @@ extension SREngine {
         return roundUp(max(size, minimumVDISize), to: minimumVDISize)
     }
 
+    /// Refuses a new VDI's `uuid` when it is the SR's own: SM keys locks (`<uuid>/sr` beside
+    /// `<uuid>/vdi`, removed together on VDI delete), reference counts and CLI lookups by uuid
+    /// alone, so the two would be confused.
+    func refuseSRUUID(_ uuid: String) throws(SRError) {
+        guard uuid != srUUID else {
+            throw EngineFailure.error("VDICreate", "VDI uuid \(uuid) is the uuid of its SR; a VDI needs a uuid of its own")
+        }
+    }
+
     /// Creates a VDI: an empty dynamic VHD (its BAT sized for online growth) or a sparse raw volume.
     public func createVDI(_ request: NewVDI) throws(SRError) -> VDIRecord {
         let (uuid, size) = try admit(request, size: request.size)
@@ -47,6 +56,7 @@ extension SREngine {
         let uuid = request.uuid ?? Identifier.newUUID()
         guard Identifier.isUUID(uuid) else { throw EngineFailure.error("VDICreate", "invalid VDI uuid '\(uuid)'") }
         guard metadata.vdis[uuid] == nil else { throw EngineFailure.error("VDIExists", uuid) }
+        try refuseSRUUID(uuid)
         return (uuid, try Self.roundedVDISize(size))
     }
 

@@ -38,11 +38,35 @@ public enum SystemCall {
         }
     }
 
-    /// Opens `path`, close-on-exec. The corresponding C function is `open`.
+    /// Opens `path`, close-on-exec. With `O_CREAT`, a regular file this user owns ends up with
+    /// exactly `permissions` (owner-only by default), whatever the umask and whatever mode an
+    /// earlier file at `path` had. The corresponding C functions are `open` and `fchmod`.
     static func open(
-        _ path: String, flags: Int32, permissions: mode_t = 0o644, code: SRErrorCode? = nil
+        _ path: String, flags: Int32, permissions: mode_t = 0o600, code: SRErrorCode? = nil
     ) throws(SRError) -> Int32 {
-        try retrying("open", path: path, code: code) { Glibc.open(path, flags | O_CLOEXEC, permissions) }
+        let descriptor = try retrying("open", path: path, code: code) {
+            Glibc.open(path, flags | O_CLOEXEC, permissions)
+        }
+        guard flags & O_CREAT != 0 else { return descriptor }
+        do { try restrictMode(descriptor, to: permissions, path: path, code: code) } catch {
+            close(descriptor)
+            throw error
+        }
+        return descriptor
+    }
+
+    /// Sets an open regular file this user owns to exactly `permissions`. `open` creates with
+    /// `permissions` minus the umask, never more, so no one else can open the file between its
+    /// creation and this call; a device, or another user's file an output was sent to, is left
+    /// alone. The corresponding C functions are `fstat` and `fchmod`.
+    static func restrictMode(_ descriptor: Int32, to permissions: mode_t, path: String, code: SRErrorCode? = nil)
+        throws(SRError)
+    {
+        var info = stat()
+        _ = try retrying("fstat", path: path, code: code) { fstat(descriptor, &info) }
+        guard info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_mode & 0o7777 != permissions
+        else { return }
+        _ = try retrying("fchmod", path: path, code: code) { fchmod(descriptor, permissions) }
     }
 
     /// Closes `descriptor`, ignoring errors (Linux releases the descriptor even when `close`
@@ -51,16 +75,27 @@ public enum SystemCall {
         _ = Glibc.close(descriptor)
     }
 
-    /// Creates `path` and any missing parents with `permissions`; existing directories are fine.
-    /// The corresponding C function is `mkdir`.
-    public static func makeDirectories(_ path: String, permissions: mode_t = 0o755, code: SRErrorCode? = nil) throws(SRError) {
+    /// Creates `path` and any missing parents, each with exactly `permissions` (owner-only by
+    /// default) whatever the umask. An existing directory on the way must be one another user
+    /// cannot replace or fill (`StateDirectory.checkExisting`), or the call is refused.
+    /// The corresponding C functions are `mkdir` and `chmod`.
+    public static func makeDirectories(
+        _ path: String, permissions: mode_t = 0o700, code: SRErrorCode? = nil
+    ) throws(SRError) {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
             prefix += "/" + component
-            if Glibc.mkdir(prefix, permissions) == 0 { continue }
+            if Glibc.mkdir(prefix, permissions) == 0 {
+                // mkdir applied the umask, which only ever removes bits: no window in which
+                // anyone else could use the new directory.
+                _ = try retrying("chmod", path: prefix, code: code) { chmod(prefix, permissions) }
+                continue
+            }
             let failure = errno
-            if failure == EEXIST, isDirectory(prefix) { continue }
-            throw error("mkdir", path: prefix, errno: failure, code: code)
+            guard failure == EEXIST, isDirectory(prefix) else {
+                throw error("mkdir", path: prefix, errno: failure, code: code)
+            }
+            try StateDirectory.checkExisting(prefix, code: code ?? .smGeneral)
         }
     }
 

@@ -7,7 +7,8 @@ import Glibc
 /// target and `fsync`s the directory, so after a crash the target holds either the old or the
 /// new bytes, never a mix, and a completed call survives power loss. Temporary names are
 /// `<name>.tmp-<pid>-<random>`: a crash can leave one behind, never in place of the target.
-enum DurableFile {
+/// Files are owner-only (0600) whatever the umask: records name VDIs and their secrets' keys.
+public enum DurableFile {
     /// The marker in temporary names; a name containing it is never a record.
     static let temporaryMarker = ".tmp-"
 
@@ -52,15 +53,15 @@ enum DurableFile {
     }
 
     /// The file's bytes, or nil when it does not exist; a file over `limit` bytes is an error.
-    static func readBytes(_ path: String, limit: Int, code: SRErrorCode? = nil) throws(SRError) -> [UInt8]? {
+    public static func readBytes(_ path: String, limit: Int, code: SRErrorCode? = nil) throws(SRError) -> [UInt8]? {
         try read(path, limit: limit, code: code)?.bytes(of: path, code: code ?? .smGeneral)
     }
 
     /// Replaces `path`'s content with `bytes`, atomically and durably (see the type's summary).
     /// The corresponding C functions are `open`, `write`, `fsync`, `rename` and `fsync` on the
     /// directory.
-    static func replace(
-        _ path: String, with bytes: [UInt8], permissions: mode_t = 0o644, code: SRErrorCode? = nil
+    public static func replace(
+        _ path: String, with bytes: [UInt8], permissions: mode_t = 0o600, code: SRErrorCode? = nil
     )
         throws(SRError)
     {

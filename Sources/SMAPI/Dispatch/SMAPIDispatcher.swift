@@ -24,6 +24,14 @@ public struct SMAPIDispatcher: Sendable {
         return reply(to: request)
     }
 
+    /// The reply to the plugin's one argument as raw bytes: as `reply(toDocument:)` for text,
+    /// and `BadRequest` (143) for bytes that are not UTF-8.
+    public func reply(toDocument document: [UInt8]) -> SMAPIReply {
+        let request: SMAPIRequest
+        do { request = try SMAPIRequest(parsing: document) } catch { return .fault(error.srError) }
+        return reply(to: request)
+    }
+
     /// The reply to a decoded `methodCall` (one built in memory, or decoded elsewhere).
     public func reply(toCall call: MethodCall) -> SMAPIReply {
         let request: SMAPIRequest

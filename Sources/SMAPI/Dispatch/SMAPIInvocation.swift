@@ -15,9 +15,11 @@ public enum SMAPIInvocation {
         argv0.split(separator: "/").last.map(String.init)
     }
 
-    /// The stdout text for a plugin invocation: `arguments` are argv without argv[0].
-    /// Anything but exactly one argument is `BadRequest` (143), as SM's `SRCommand.parse`.
-    public static func run(arguments: [String], dispatcher: SMAPIDispatcher) -> String {
+    /// The stdout text for a plugin invocation: `arguments` are argv without argv[0], as the
+    /// bytes the process received (Swift's `CommandLine.arguments` would have replaced invalid
+    /// UTF-8 with U+FFFD, which the document must be refused for instead). Anything but exactly
+    /// one argument is `BadRequest` (143), as SM's `SRCommand.parse`.
+    public static func run(arguments: [[UInt8]], dispatcher: SMAPIDispatcher) -> String {
         guard arguments.count == 1 else {
             let error = SRError(
                 .badRequest, opterr: "expected one argument, an XML-RPC methodCall; got \(arguments.count)")

@@ -71,20 +71,25 @@ struct SRRegistry {
         return named[0]
     }
 
+    /// The most bytes of registry read: thousands of SRs' entries; a bigger file is damage.
+    static let maximumSize = 16 << 20
+
     func read() throws -> File {
-        guard FileManager.default.fileExists(atPath: path) else { return File() }
+        guard let bytes = try DurableFile.readBytes(path, limit: Self.maximumSize) else { return File() }
         do {
-            return try JSONDecoder().decode(File.self, from: try Data(contentsOf: URL(fileURLWithPath: path)))
+            return try JSONDecoder().decode(File.self, from: Data(bytes))
         } catch {
             throw CLIError("the SR registry \(path) is unreadable: \(error)")
         }
     }
 
+    /// Saves `file` crash-safely and owner-only (0600, in a 0700 directory), whatever the umask:
+    /// it holds every SR's device-config.
     func write(_ file: File) throws {
-        try FileManager.default.createDirectory(atPath: paths.stateDirectory, withIntermediateDirectories: true)
+        try SystemCall.makeDirectories(paths.stateDirectory)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(file).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try DurableFile.replace(path, with: Array(try encoder.encode(file)))
     }
 }
 
