@@ -22,11 +22,15 @@ final class ControlSocket: @unchecked Sendable {
         return ControlSocket(descriptor: descriptor)
     }
 
-    /// A socket listening at `path`, which must not exist. The corresponding C functions are
-    /// `bind` and `listen`.
+    /// A socket listening at `path`, which must not exist, with mode 0600 whatever the umask:
+    /// whoever can connect can serve any file over NBD. The mode is set between `bind` and
+    /// `listen`, when nobody can connect yet, so no other user ever can (a process-wide umask
+    /// would race with other threads creating files). The corresponding C functions are
+    /// `bind`, `chmod` and `listen`.
     static func listen(path: String) throws(DatapathError) -> ControlSocket {
         let socket = try make(path: path)
         try socket.withAddress(path, call: "bind") { Glibc.bind($0, $1, $2) }
+        guard chmod(path, 0o600) == 0 else { throw .system(call: "chmod", errno: errno, path: path) }
         guard Glibc.listen(socket.descriptor, 16) == 0 else { throw .system(call: "listen", errno: errno, path: path) }
         return socket
     }

@@ -10,8 +10,9 @@ public enum DetachedProcess {
 
     /// Starts `executable` with `arguments` (argv, its name first) in a new session, with
     /// default signals, an empty signal mask, standard input from /dev/null, standard output
-    /// and error appended to `logPath`, no other descriptor of the caller's, and `/` as its
-    /// working directory. The corresponding C function is `posix_spawn`.
+    /// and error appended to `logPath` (mode 0600, whatever the umask), no other descriptor of
+    /// the caller's, and `/` as its working directory. The corresponding C function is
+    /// `posix_spawn`.
     public static func spawn(_ executable: String, arguments: [String], logPath: String) throws(DatapathError)
         -> pid_t
     {
@@ -32,7 +33,9 @@ public enum DetachedProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // A log kept from an earlier daemon may have a looser mode than a new one gets.
+        chmod(logPath, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Nothing else of the caller's is inherited: an SM lock file's descriptor held by a
         // long-lived daemon would hold its lock for as long as the daemon lives.

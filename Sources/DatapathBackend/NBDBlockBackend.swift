@@ -192,7 +192,7 @@ public struct NBDBlockBackend: BlockBackend {
             throw SRError(
                 .tapdiskFailed, opterr: "\(DatapathExecutable.name) not found: install it beside sm or set SM_DATAPATHD")
         }
-        try SystemCall.makeDirectories(files.directory, code: .tapdiskFailed)
+        try files.prepareDirectory()
         guard TextFile.write(srUUID, to: files.srFile) else {
             throw SRError(.tapdiskFailed, opterr: "cannot write in \(files.directory): \(String(cString: strerror(errno)))")
         }
