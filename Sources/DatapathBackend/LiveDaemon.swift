@@ -18,7 +18,8 @@ struct LiveDaemon {
         guard let pid = DatapathLauncher.runningPID(pidFile: files.pidFile) else {
             throw SRError(
                 .tapdiskFailed,
-                opterr: "the datapath daemon of VDI \(vdiUUID) is not running (log: \(files.log)); detach and attach the VDI again")
+                opterr: "the datapath daemon of VDI \(vdiUUID) is not running (log: \(files.log)); "
+                    + "detach and attach the VDI again")
         }
         self.vdiUUID = vdiUUID
         self.pid = pid

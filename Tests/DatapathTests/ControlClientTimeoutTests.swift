@@ -30,7 +30,9 @@ import Testing
             let outcome = Result { () throws(DatapathError) in try client.status() }
             return (outcome, Date().timeIntervalSince(start))
         }
-        #expect(throws: DatapathError.timedOut(path: path, waitingFor: "answer status", seconds: 0.5)) { try outcome.get() }
+        #expect(throws: DatapathError.timedOut(path: path, waitingFor: "answer status", seconds: 0.5)) {
+            try outcome.get()
+        }
         #expect(seconds < 2, "the call took \(seconds) s")
     }
 }

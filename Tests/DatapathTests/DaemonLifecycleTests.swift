@@ -90,7 +90,9 @@ struct DaemonLifecycleTests {
         let path = directory.path(for: "mute.sock")
         let listener = try ControlSocket.listen(path: path)
         let client = DatapathClient(controlPath: path, connectTimeout: 1, replyTimeout: 0.3)
-        #expect(throws: DatapathError.timedOut(path: path, waitingFor: "answer status", seconds: 0.3)) { try client.status() }
+        #expect(throws: DatapathError.timedOut(path: path, waitingFor: "answer status", seconds: 0.3)) {
+            try client.status()
+        }
         _ = listener
     }
 

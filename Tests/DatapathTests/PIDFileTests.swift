@@ -20,7 +20,8 @@ import Testing
     @Test func theFileIsMode0600EvenOverALooserLeftoverTemporary() throws {
         let directory = try TemporaryDirectory(prefix: "pidfile")
         let file = PIDFile(path: directory.path(for: "d.pid"))
-        #expect(FileManager.default.createFile(atPath: file.path + ".tmp", contents: nil, attributes: [.posixPermissions: 0o666]))
+        let leftover = file.path + ".tmp"
+        #expect(FileManager.default.createFile(atPath: leftover, contents: nil, attributes: [.posixPermissions: 0o666]))
         try file.write(4242)
         let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)

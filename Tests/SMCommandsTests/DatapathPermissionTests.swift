@@ -34,7 +34,8 @@ struct DatapathPermissionTests {
             // temporary directory may sit inside one that only root can), made traversable
             // for `nobody`, so only the socket's own mode stands in the way.
             var template = Array("/tmp/sm-permissions.XXXXXX".utf8CString)
-            let parent = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
+            let parent = try #require(
+                template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
             defer { try? FileManager.default.removeItem(atPath: parent) }
             let cli = try CLIHarness(environment: ["SM_DATAPATH_DIR": parent + "/nbd"])
             let sr = try cli.createSR()
@@ -57,13 +58,19 @@ struct DatapathPermissionTests {
         }
     }
 
-    static func expectPrivate(_ cli: CLIHarness, _ vdi: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectPrivate(_ cli: CLIHarness, _ vdi: String, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         #expect(try mode(cli.path("nbd")) == S_IFDIR | 0o700, sourceLocation: sourceLocation)
         for suffix in ["sock", "control"] {
-            #expect(try mode(cli.path("nbd/\(vdi).\(suffix)")) == S_IFSOCK | 0o600, "\(suffix)", sourceLocation: sourceLocation)
+            #expect(
+                try mode(cli.path("nbd/\(vdi).\(suffix)")) == S_IFSOCK | 0o600, "\(suffix)",
+                sourceLocation: sourceLocation)
         }
         for suffix in ["pid", "log", "sr"] {
-            #expect(try mode(cli.path("nbd/\(vdi).\(suffix)")) == S_IFREG | 0o600, "\(suffix)", sourceLocation: sourceLocation)
+            #expect(
+                try mode(cli.path("nbd/\(vdi).\(suffix)")) == S_IFREG | 0o600, "\(suffix)",
+                sourceLocation: sourceLocation)
         }
     }
 

@@ -40,7 +40,8 @@ struct DatapathSizeRefreshTests {
 
     static func write(_ commands: [String], _ attached: DatapathEndToEndTests.Attached) throws {
         let vdi = attached.params_nbd.components(separatedBy: "exportname=").last ?? ""
-        let arguments = ["-f", "raw"] + commands.flatMap { ["-c", $0] } + ["nbd+unix:///\(vdi)?socket=\(attached.socket)"]
+        let arguments =
+            ["-f", "raw"] + commands.flatMap { ["-c", $0] } + ["nbd+unix:///\(vdi)?socket=\(attached.socket)"]
         _ = try Tool.require("qemu-io").run(arguments, timeout: 60).requireSuccess()
     }
 

@@ -62,7 +62,8 @@ struct DatapathTimeoutTests {
         let again = try cli.json(DatapathEndToEndTests.Attached.self, "vdi-attach", "uuid=\(vdi)")
         defer { _ = try? cli.run("vdi-detach", "uuid=\(vdi)") }
         #expect(try cli.daemonPID(vdi) != pid)
-        let size = try Tool.require("nbdinfo").run(["--size", "nbd+unix:///\(vdi)?socket=\(again.socket)"], timeout: 30)
+        let size = try Tool.require("nbdinfo").run(
+            ["--size", "nbd+unix:///\(vdi)?socket=\(again.socket)"], timeout: 30)
         #expect(size.output.trimmingCharacters(in: .whitespacesAndNewlines) == String(64 << 20), "\(size)")
     }
 
