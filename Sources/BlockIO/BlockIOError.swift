@@ -26,6 +26,13 @@ public enum BlockIOError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the storage below is full: `ENOSPC`, `EDQUOT` (a quota), or `EFBIG` (the file
+    /// system's largest file); a write there may succeed once space is freed.
+    public var isOutOfSpace: Bool {
+        guard case .system(_, let code, _) = self else { return false }
+        return code == 28 || code == 122 || code == 27  // ENOSPC, EDQUOT, EFBIG (Linux values)
+    }
+
     public var description: String {
         switch self {
         case .system(let call, let errno, let path):
@@ -60,6 +67,7 @@ public enum BlockIOError: Error, Equatable, Sendable, CustomStringConvertible {
         case 28: return "ENOSPC"
         case 30: return "EROFS"
         case 95: return "EOPNOTSUPP"
+        case 122: return "EDQUOT"
         default: return "errno"
         }
     }

@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Arm it with a `Fault`: the operation whose 0-based index (counting only the kinds in
 /// `Fault.counting`, writes by default, from when it was armed) equals `Fault.index` throws
-/// `.injectedFault`. A faulting write can first be torn: part of it reaches the base store.
+/// `.injectedFault`, or `.system` with `Fault.errno` when one is given (`ENOSPC`: the file
+/// system filled up). A faulting write can first be torn: part of it reaches the base store.
 /// After the fault the store either "crashes" (every later write, discard, resize and flush
 /// throws, as if the machine stopped) or lets later calls through. Reads always pass through,
 /// so a test can inspect what a crash left behind.
@@ -72,17 +73,22 @@ public final class FaultInjectingBlockStore: BlockStore {
         public var tornWrite: TornWrite
         /// Whether the store "crashes" after the fault.
         public var afterwards: AfterFault
+        /// The errno the faulting call (and, after a crash, every refused one) fails with, as a
+        /// failed system call would; nil for `.injectedFault`.
+        public var errno: Int32?
 
         public init(
             index: Int,
             counting: Operations = .write,
             tornWrite: TornWrite = .none,
-            afterwards: AfterFault = .crash
+            afterwards: AfterFault = .crash,
+            errno: Int32? = nil
         ) {
             self.index = index
             self.counting = counting
             self.tornWrite = tornWrite
             self.afterwards = afterwards
+            self.errno = errno
         }
     }
 
@@ -130,6 +136,8 @@ public final class FaultInjectingBlockStore: BlockStore {
         var fault: Fault?
         var countedSinceArmed = 0
         var hasCrashed = false
+        /// The errno of the fault that crashed the store, which refused calls fail with too.
+        var crashErrno: Int32?
         var counts: [Operations: Int] = [:]
         var events: [Event] = []
     }
@@ -201,7 +209,7 @@ public final class FaultInjectingBlockStore: BlockStore {
             let start = bytes.count - count
             try base.write(UnsafeRawBufferPointer(rebasing: bytes[start...]), at: offset + UInt64(start))
         }
-        throw .injectedFault(store: name, operation: "write", index: failure.index)
+        throw failure.error(store: name, operation: "write")
     }
 
     public func flush() throws(BlockIOError) {
@@ -226,20 +234,33 @@ public final class FaultInjectingBlockStore: BlockStore {
     /// Throws the injected fault if `operation` is to fail.
     private func check(_ operation: Operation) throws(BlockIOError) {
         if let failure = decide(operation, byteCount: 0) {
-            throw .injectedFault(store: name, operation: "\(operation)", index: failure.index)
+            throw failure.error(store: name, operation: "\(operation)")
         }
     }
 
-    /// Counts and logs `operation`; returns nil to forward it, or the index to report and the
-    /// part of a write (clamped to `byteCount`) to let through before failing.
-    private func decide(_ operation: Operation, byteCount: Int) -> (index: Int, tornWrite: TornWrite)? {
+    /// How a call fails: the index to report, the errno to fail with (nil: `.injectedFault`),
+    /// and the part of a write to let through first.
+    private struct Failure {
+        var index: Int
+        var errno: Int32?
+        var tornWrite: TornWrite
+
+        func error(store: String, operation: String) -> BlockIOError {
+            guard let errno else { return .injectedFault(store: store, operation: operation, index: index) }
+            return .system(call: operation, errno: errno, path: store)
+        }
+    }
+
+    /// Counts and logs `operation`; returns nil to forward it, or how it fails (a torn write
+    /// clamped to `byteCount`).
+    private func decide(_ operation: Operation, byteCount: Int) -> Failure? {
         state.withLock { state in
             let kind = operation.kind
             let seen = state.counts[kind, default: 0]
             state.counts[kind] = seen + 1
             if state.hasCrashed {
                 state.events.append(Event(operation: operation, outcome: .refused))
-                return (seen, .none)
+                return Failure(index: seen, errno: state.crashErrno, tornWrite: .none)
             }
             guard let fault = state.fault, fault.counting.contains(kind) else {
                 state.events.append(Event(operation: operation, outcome: .forwarded))
@@ -253,8 +274,9 @@ public final class FaultInjectingBlockStore: BlockStore {
             }
             let tornWrite = kind == .write ? fault.tornWrite.clamped(to: byteCount) : .none
             state.hasCrashed = fault.afterwards == .crash
+            state.crashErrno = fault.errno
             state.events.append(Event(operation: operation, outcome: .faulted(writtenByteCount: tornWrite.byteCount)))
-            return (index, tornWrite)
+            return Failure(index: index, errno: fault.errno, tornWrite: tornWrite)
         }
     }
 }

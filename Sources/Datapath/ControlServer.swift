@@ -40,15 +40,7 @@ final class ControlServer: Sendable {
     /// Binds `path` (which the caller has cleared) with mode 0600 and accepts on a thread of
     /// its own.
     func start() throws(DatapathError) {
-        // Whoever can connect can serve any file over NBD, so only the owner may; the umask
-        // makes bind create the socket so (a chmod afterwards would leave a window).
-        let previousMask = umask(0o177)
-        let listener: ControlSocket
-        do { listener = try ControlSocket.listen(path: path) } catch {
-            umask(previousMask)
-            throw error
-        }
-        umask(previousMask)
+        let listener = try ControlSocket.listen(path: path)
         state.withLock {
             $0.listener = listener
             $0.threads += 1

@@ -1,7 +1,9 @@
 import Glibc
 
 /// A blocking Unix stream socket for the control channel, one typed wrapper per system call,
-/// with a line reader bounded by `ControlProtocol.maximumLineLength`.
+/// with a line reader bounded by `ControlProtocol.maximumLineLength`. A client bounds a whole
+/// request with a deadline (a daemon that is stopped still accepts into its backlog and takes
+/// bytes into its buffer, then never answers); the server bounds idle reads with a timeout.
 ///
 /// Not thread-safe: one thread owns a connection (the server's per-connection thread, or the
 /// client for one request); the listener is accepted on by one thread and shut down by another,
@@ -22,11 +24,15 @@ final class ControlSocket: @unchecked Sendable {
         return ControlSocket(descriptor: descriptor)
     }
 
-    /// A socket listening at `path`, which must not exist. The corresponding C functions are
-    /// `bind` and `listen`.
+    /// A socket listening at `path`, which must not exist, with mode 0600 whatever the umask:
+    /// whoever can connect can serve any file over NBD. The mode is set between `bind` and
+    /// `listen`, when nobody can connect yet, so no other user ever can (a process-wide umask
+    /// would race with other threads creating files). The corresponding C functions are
+    /// `bind`, `chmod` and `listen`.
     static func listen(path: String) throws(DatapathError) -> ControlSocket {
         let socket = try make(path: path)
         try socket.withAddress(path, call: "bind") { Glibc.bind($0, $1, $2) }
+        guard chmod(path, 0o600) == 0 else { throw .system(call: "chmod", errno: errno, path: path) }
         guard Glibc.listen(socket.descriptor, 16) == 0 else { throw .system(call: "listen", errno: errno, path: path) }
         return socket
     }
@@ -51,11 +57,10 @@ final class ControlSocket: @unchecked Sendable {
                     usleep(10_000)
                     continue
                 }
-                if code == EAGAIN { throw .timedOut(path: path, seconds: timeout) }
+                if code == EAGAIN { throw .timedOut(path: path, waitingFor: "accept a connection", seconds: timeout) }
                 guard code == EINPROGRESS else { throw .unreachable(path: path, errno: code) }
-                var poller = pollfd(fd: socket.descriptor, events: Int16(POLLOUT), revents: 0)
-                guard poll(&poller, 1, Int32(timeout * 1000)) == 1 else {
-                    throw .timedOut(path: path, seconds: timeout)
+                guard try socket.wait(for: Int16(POLLOUT), until: deadline) else {
+                    throw .timedOut(path: path, waitingFor: "accept a connection", seconds: timeout)
                 }
                 var failure: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
@@ -95,9 +100,12 @@ final class ControlSocket: @unchecked Sendable {
 
     /// The next line without its newline; nil when the peer closed the stream at a line boundary.
     ///
+    /// - Parameter deadline: when given (`MonotonicClock` microseconds), the whole line must
+    ///   arrive by then, however the peer trickles it.
     /// - Throws: `.protocolError` for a line over `maximumLineLength` or cut short by the peer,
-    ///   `.timedOut` after the receive timeout. The corresponding C function is `recv`.
-    func readLine() throws(DatapathError) -> [UInt8]? {
+    ///   `.timedOut` after the receive timeout or at the deadline. The corresponding C
+    ///   functions are `poll` and `recv`.
+    func readLine(deadline: UInt64? = nil) throws(DatapathError) -> [UInt8]? {
         var scanned = 0
         while true {
             if let newline = pending[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -109,6 +117,7 @@ final class ControlSocket: @unchecked Sendable {
             guard pending.count <= ControlProtocol.maximumLineLength else {
                 throw .protocolError("request line longer than \(ControlProtocol.maximumLineLength) bytes")
             }
+            if let deadline, !(try wait(for: Int16(POLLIN), until: deadline)) { throw Self.timedOut }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let received = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if received > 0 {
@@ -117,25 +126,46 @@ final class ControlSocket: @unchecked Sendable {
                 guard pending.isEmpty else { throw .protocolError("stream ended inside a line") }
                 return nil
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                throw .timedOut(path: "control socket", seconds: 0)
+                throw Self.timedOut
             } else if errno != EINTR {
                 throw .system(call: "recv", errno: errno, path: "control socket")
             }
         }
     }
 
-    /// Sends all of `bytes`, never raising `SIGPIPE`. The corresponding C function is `send`.
-    func write(_ bytes: [UInt8]) throws(DatapathError) {
+    /// Sends all of `bytes`, never raising `SIGPIPE`; with a `deadline` (`MonotonicClock`
+    /// microseconds) never blocking past it, else throwing `.timedOut`. The corresponding C
+    /// functions are `poll` and `send`.
+    func write(_ bytes: [UInt8], deadline: UInt64? = nil) throws(DatapathError) {
         var done = 0
+        let flags = Int32(MSG_NOSIGNAL) | (deadline == nil ? 0 : Int32(MSG_DONTWAIT))
         while done < bytes.count {
-            let sent = bytes.withUnsafeBytes {
-                send(descriptor, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL))
-            }
+            let sent = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + done, $0.count - done, flags) }
             if sent >= 0 {
                 done += sent
+            } else if let deadline, errno == EAGAIN || errno == EWOULDBLOCK {
+                guard try wait(for: Int16(POLLOUT), until: deadline) else { throw Self.timedOut }
             } else if errno != EINTR {
                 throw .system(call: "send", errno: errno, path: "control socket")
             }
+        }
+    }
+
+    /// What `readLine` and `write` throw when time runs out; the client names the daemon, the
+    /// stage and the time.
+    static let timedOut = DatapathError.timedOut(path: "control socket", waitingFor: "answer", seconds: 0)
+
+    /// Waits until the socket is ready for `events` (or hung up, or in error, which the next
+    /// call reports) or `deadline` (`MonotonicClock` microseconds) passes; false at the
+    /// deadline. The corresponding C function is `poll`.
+    func wait(for events: Int16, until deadline: UInt64) throws(DatapathError) -> Bool {
+        while true {
+            let now = MonotonicClock.microseconds()
+            guard now < deadline else { return false }
+            var poller = pollfd(fd: descriptor, events: events, revents: 0)
+            let ready = poll(&poller, 1, Int32(min((deadline - now + 999) / 1000, UInt64(Int32.max))))
+            if ready > 0 { return true }
+            if ready < 0 && errno != EINTR { throw .system(call: "poll", errno: errno, path: "control socket") }
         }
     }
 

@@ -34,6 +34,12 @@ public struct DatapathClient: Sendable {
         self.replyTimeout = replyTimeout
     }
 
+    /// A client that gives the daemon `timeout` seconds to accept a connection and `timeout`
+    /// again to take the request and answer it.
+    public init(controlPath: String, timeout: Double) {
+        self.init(controlPath: controlPath, connectTimeout: timeout, replyTimeout: timeout)
+    }
+
     /// `status`.
     public func status() throws(DatapathError) -> Status {
         let reply = try send(ControlRequest(.status))
@@ -87,26 +93,24 @@ public struct DatapathClient: Sendable {
         _ = try send(ControlRequest(.shutdown))
     }
 
-    /// Sends `request` and returns the successful reply.
+    /// Sends `request` and returns the successful reply: the connection within
+    /// `connectTimeout`, then sending the request and receiving the reply within `replyTimeout`.
     ///
-    /// - Throws: `.unreachable`/`.timedOut` when the daemon cannot be reached or does not
-    ///   answer, `.refused` for `{"ok":false}`, `.protocolError` for a reply that is not one.
+    /// - Throws: `.unreachable` when the daemon cannot be reached, `.timedOut` (naming the
+    ///   stage) when it does not accept, take the request or answer in time, `.refused` for
+    ///   `{"ok":false}`, `.protocolError` for a reply that is not one.
     public func send(_ request: ControlRequest) throws(DatapathError) -> ControlReply {
-        let socket = try ControlSocket.connect(path: controlPath, timeout: connectTimeout)
-        socket.setReceiveTimeout(replyTimeout)
-        let line: [UInt8]?
-        do {
-            try socket.write(try ControlProtocol.line(request))
-            line = try socket.readLine()
-        } catch let error as DatapathError {
-            switch error {
-            case .timedOut: throw .timedOut(path: controlPath, seconds: replyTimeout)
-            // The daemon died between accepting and answering.
-            case .system(_, let code, _): throw .unreachable(path: controlPath, errno: code)
-            default: throw error
-            }
-        } catch {
+        let bytes: [UInt8]
+        do { bytes = try ControlProtocol.line(request) } catch {
             throw .protocolError("cannot encode the request: \(error)")
+        }
+        let socket = try ControlSocket.connect(path: controlPath, timeout: connectTimeout)
+        let deadline = MonotonicClock.microseconds() + UInt64(max(replyTimeout, 0) * 1_000_000)
+        try stage("take the \(request.op) request") { () throws(DatapathError) in
+            try socket.write(bytes, deadline: deadline)
+        }
+        let line = try stage("answer \(request.op)") { () throws(DatapathError) in
+            try socket.readLine(deadline: deadline)
         }
         guard let line else { throw .unreachable(path: controlPath, errno: ECONNRESET) }
         let reply: ControlReply
@@ -115,6 +119,18 @@ public struct DatapathClient: Sendable {
         }
         guard reply.ok else { throw .refused(reply.error ?? "no reason given") }
         return reply
+    }
+
+    /// Runs one stage of a request, naming it and this daemon in a timeout.
+    private func stage<T>(_ waitingFor: String, _ body: () throws(DatapathError) -> T) throws(DatapathError) -> T {
+        do { return try body() } catch {
+            switch error {
+            case .timedOut: throw .timedOut(path: controlPath, waitingFor: waitingFor, seconds: replyTimeout)
+            // The daemon died between accepting and answering.
+            case .system(_, let code, _): throw .unreachable(path: controlPath, errno: code)
+            default: throw error
+            }
+        }
     }
 
     private func exportReply(_ request: ControlRequest) throws(DatapathError) -> ExportStatus {

@@ -19,6 +19,9 @@ public enum DatapathCommand {
             FileHandle.standardError.write(Data("sm-datapathd: \(error)\n\(DaemonOptions.usage)\n".utf8))
             return 2
         }
+        // Everything the daemon creates (sockets, pidfile) is its owner's alone, whatever umask
+        // the caller had: set once here, before any thread exists to race with it.
+        umask(0o077)
         // Block the shutdown signals in every thread (threads inherit the mask, so do it before
         // any is started) and take them synchronously on one thread with sigwait.
         signal(SIGPIPE, SIG_IGN)

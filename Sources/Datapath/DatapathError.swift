@@ -6,8 +6,9 @@ public enum DatapathError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Nothing answers on the control socket at `path` (`connect` failed with `errno`): the
     /// daemon is dead, not started, or not listening yet.
     case unreachable(path: String, errno: Int32)
-    /// The daemon did not answer within `seconds`.
-    case timedOut(path: String, seconds: Double)
+    /// The daemon at `path` did not `waitingFor` ("accept a connection", "take the pause
+    /// request", "answer pause") within `seconds`: it is stopped, wedged, or overloaded.
+    case timedOut(path: String, waitingFor: String, seconds: Double)
     /// The daemon answered `{"ok":false}` with this message.
     case refused(String)
     /// The daemon's reply (or a client's request) was not what the protocol says.
@@ -27,7 +28,8 @@ public enum DatapathError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .unreachable(let path, let errno):
             return "datapath daemon unreachable at \(path): \(String(cString: strerror(errno))) (errno \(errno))"
-        case .timedOut(let path, let seconds): return "datapath daemon at \(path) did not answer within \(seconds) s"
+        case .timedOut(let path, let waitingFor, let seconds):
+            return "datapath daemon at \(path) did not \(waitingFor) within \(seconds) s"
         case .refused(let message): return "datapath daemon refused: \(message)"
         case .protocolError(let message): return "datapath control protocol error: \(message)"
         case .openFailed(let path, let message): return "cannot open \(path): \(message)"

@@ -8,16 +8,16 @@ public struct PIDFile: Sendable, Equatable {
     public init(path: String) { self.path = path }
 
     /// Writes `pid` atomically (a temporary file renamed over the path), so a reader never
-    /// sees a half-written file. The file is owner-only (0600) whatever the umask, as every
-    /// file SM keeps.
+    /// sees a half-written file; the file is mode 0600 whatever the umask (the `fchmod` covers
+    /// a temporary file left, with another mode, by a writer that died).
     public func write(_ pid: pid_t = getpid()) throws(DatapathError) {
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .system(call: "open", errno: errno, path: temporary) }
-        // A leftover temporary file keeps its old mode through O_TRUNC; a new one lost bits to the umask.
         guard fchmod(descriptor, 0o600) == 0 else {
             let chmodErrno = errno
             close(descriptor)
+            unlink(temporary)
             throw .system(call: "fchmod", errno: chmodErrno, path: temporary)
         }
         let bytes = Array("\(pid)\n".utf8)

@@ -28,6 +28,29 @@ public struct DatapathFiles: Sendable, Hashable {
     /// Every file but the log, which is kept for whoever investigates a daemon that died.
     var runtimeFiles: [String] { [socket, control, pidFile, srFile] }
 
+    /// Creates the directory (missing parents 0755, itself 0700), so no other user can even
+    /// look a socket up in it. An existing one with a looser mode is tightened when it holds
+    /// nothing but daemon files (ours, made before sockets were private); any other (a shared
+    /// directory an administrator chose) is left as it is, its sockets being 0600 anyway.
+    func prepareDirectory() throws(SRError) {
+        let parent = directory.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/")
+        if !parent.isEmpty { try SystemCall.makeDirectories(parent, code: .tapdiskFailed) }
+        if mkdir(directory, 0o700) == 0 { return }
+        let mkdirErrno = errno
+        var info = stat()
+        guard mkdirErrno == EEXIST, stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw SRError(.tapdiskFailed, opterr: "mkdir \(directory): \(String(cString: strerror(mkdirErrno)))")
+        }
+        guard info.st_mode & 0o077 != 0, info.st_uid == geteuid() else { return }
+        let names = (try? SystemCall.directoryEntries(directory)) ?? []
+        let daemonSuffixes = [".sock", ".control", ".pid", ".pid.tmp", ".log", ".sr"]
+        guard names.allSatisfy({ name in daemonSuffixes.contains { name.hasSuffix($0) } }) else { return }
+        guard chmod(directory, 0o700) == 0 else {
+            throw SRError(.tapdiskFailed, opterr: "chmod \(directory): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// The VDIs that have daemon files in `directory` for SR `srUUID`.
     static func all(in directory: String, srUUID: String) -> [DatapathFiles] {
         let names = (try? SystemCall.directoryEntries(directory)) ?? []
@@ -48,14 +71,23 @@ enum TextFile {
         return text.hasSuffix("\n") ? String(text.dropLast()) : text
     }
 
-    /// Replaces `path`'s content with `text` and a newline; the file is owner-only (0600)
-    /// whatever the umask, as every file SM keeps.
+    /// Appends `text` and a newline, creating the file (mode 0600) if need be.
+    static func append(_ text: String, to path: String) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let bytes = Array((text + "\n").utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// Writes `text` and a newline; the file is mode 0600 whatever the umask (the `fchmod`
+    /// covers one an earlier version made with another mode).
     static func write(_ text: String, to path: String) -> Bool {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        guard fchmod(descriptor, 0o600) == 0 else { return false }
         let bytes = Array((text + "\n").utf8)
+        guard fchmod(descriptor, 0o600) == 0 else { return false }
         return bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) } == bytes.count
     }
 }

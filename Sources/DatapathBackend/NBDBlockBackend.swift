@@ -9,18 +9,26 @@ import SM
 /// snapshot or revert put a new file there); `deactivate` closes the export; `detach` stops the
 /// daemon. Reference counts are the path backend's, in the host's refcount directory.
 ///
-/// A daemon that died is reported (`TapdiskFailed`, 453) by every call that needs it, never
-/// replaced behind the consumer's back; detaching the VDI clears it, and the next attach
+/// A daemon that died, or does not answer within `timeout` (stopped, wedged), is reported
+/// (`TapdiskFailed`, 453) by every call that needs it, never replaced behind the consumer's
+/// back; detaching the VDI stops it (killing it if it must) and clears it, and the next attach
 /// starts a new one.
 public struct NBDBlockBackend: BlockBackend {
     public let paths: HostPaths
     /// The daemon's executable; nil when none was found (attach then fails with the reason).
     public let executable: String?
+    /// Seconds every call into a daemon may take (each of connecting and answering), and each
+    /// stage of stopping one (`DatapathTimeout`).
+    public let timeout: Double
     private let counts: PathBlockBackend
 
-    public init(paths: HostPaths, executable: String? = DatapathExecutable.locate()) {
+    public init(
+        paths: HostPaths, executable: String? = DatapathExecutable.locate(),
+        timeout: Double = DatapathTimeout.seconds()
+    ) {
         self.paths = paths
         self.executable = executable
+        self.timeout = timeout
         counts = PathBlockBackend(refcounts: paths.refcounts)
     }
 
@@ -36,7 +44,7 @@ public struct NBDBlockBackend: BlockBackend {
         let wasAttached = try counts.state(srUUID: vdi.srUUID, vdiUUID: vdi.uuid).attached
         var info = try counts.attach(vdi, writable: writable)
         if wasAttached {
-            _ = try liveClient(files, vdi.uuid)
+            _ = try liveDaemon(files, vdi.uuid)
         } else {
             do {
                 stopDaemon(files)
@@ -71,16 +79,15 @@ public struct NBDBlockBackend: BlockBackend {
         if writable, state.isActive {
             throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) is active read-only here; deactivate it first")
         }
-        let files = files(for: vdi.uuid)
-        let client = try liveClient(files, vdi.uuid)
+        let daemon = try liveDaemon(files(for: vdi.uuid), vdi.uuid)
         if !state.isActive {
             let path = try leafPath(vdi)
-            do { _ = try client.open(export: vdi.uuid, path: path, readOnly: !writable) } catch {
-                throw SRError(.vdiUnavailable, opterr: "cannot serve VDI \(vdi.uuid) from \(path): \(error)")
+            _ = try daemon.call("serve VDI \(vdi.uuid) from \(path)", refusal: .vdiUnavailable) {
+                (client) throws(DatapathError) in try client.open(export: vdi.uuid, path: path, readOnly: !writable)
             }
         }
         do { try counts.activate(vdi, writable: writable) } catch {
-            if !state.isActive { try? client.close(export: vdi.uuid) }
+            if !state.isActive { try? daemon.client.close(export: vdi.uuid) }
             throw error
         }
     }
@@ -92,11 +99,15 @@ public struct NBDBlockBackend: BlockBackend {
     public func pause(_ vdi: BackendVDI) throws(SRError) {
         try counts.pause(vdi)
         do throws(SRError) {
-            let client = try liveClient(files(for: vdi.uuid), vdi.uuid)
-            do { _ = try client.pause(export: vdi.uuid) } catch {
+            let daemon = try liveDaemon(files(for: vdi.uuid), vdi.uuid)
+            do {
+                _ = try daemon.call("pause VDI \(vdi.uuid)") { (client) throws(DatapathError) in
+                    try client.pause(export: vdi.uuid)
+                }
+            } catch {
                 // The daemon may finish pausing after the client gave up waiting.
-                _ = try? client.unpause(export: vdi.uuid)
-                throw SRError(.tapdiskFailed, opterr: "cannot pause VDI \(vdi.uuid): \(error)")
+                _ = try? daemon.client.unpause(export: vdi.uuid)
+                throw error
             }
         } catch {
             try? counts.unpause(vdi)
@@ -108,24 +119,25 @@ public struct NBDBlockBackend: BlockBackend {
     /// the held requests through; then clears the pause mark. Resuming a VDI that is not
     /// paused does nothing.
     public func unpause(_ vdi: BackendVDI) throws(SRError) {
-        let client = try liveClient(files(for: vdi.uuid), vdi.uuid)
+        let daemon = try liveDaemon(files(for: vdi.uuid), vdi.uuid)
         let path = try leafPath(vdi)
-        do { _ = try client.unpause(export: vdi.uuid, path: path) } catch {
-            throw SRError(.tapdiskFailed, opterr: "cannot resume VDI \(vdi.uuid) on \(path): \(error)")
+        _ = try daemon.call("resume VDI \(vdi.uuid) on \(path)") { (client) throws(DatapathError) in
+            try client.unpause(export: vdi.uuid, path: path)
         }
         try counts.unpause(vdi)
     }
 
     /// Ends one activation; the last one first closes the export (flushing it), so no count
-    /// ever says inactive while the daemon still serves the VDI. A daemon that died has
-    /// nothing left to close, so deactivation still succeeds and detach can clean up.
+    /// ever says inactive while the daemon still serves the VDI. A daemon that died, or does
+    /// not answer in time, has nothing it can close, so deactivation still succeeds and detach
+    /// can stop it.
     public func deactivate(_ vdi: BackendVDI) throws(SRError) {
         let state = try counts.state(srUUID: vdi.srUUID, vdiUUID: vdi.uuid)
         guard state.isActive else { return }
         let isLast = state.activeReadWrite || state.activeReadOnly == 1
-        if isLast, let client = try? liveClient(files(for: vdi.uuid), vdi.uuid) {
-            do { try client.close(export: vdi.uuid) } catch {
-                throw SRError(.tapdiskFailed, opterr: "cannot close VDI \(vdi.uuid)'s export: \(error)")
+        if isLast, let daemon = try? liveDaemon(files(for: vdi.uuid), vdi.uuid) {
+            try daemon.call("close VDI \(vdi.uuid)'s export") { (client) throws(DatapathError) in
+                try client.close(export: vdi.uuid)
             }
         }
         try counts.deactivate(vdi)
@@ -153,10 +165,9 @@ public struct NBDBlockBackend: BlockBackend {
 
     /// The I/O counters of VDI `vdiUUID`'s export (`sm vdi-stats`).
     public func statistics(vdiUUID: String) throws(SRError) -> ExportStatistics {
-        let client = try liveClient(files(for: vdiUUID), vdiUUID)
-        let all: [String: ExportStatistics]
-        do { all = try client.statistics(export: vdiUUID) } catch {
-            throw SRError(.vdiUnavailable, opterr: "VDI \(vdiUUID) is not active on this host: \(error)")
+        let daemon = try liveDaemon(files(for: vdiUUID), vdiUUID)
+        let all = try daemon.call("read the counters of VDI \(vdiUUID)", refusal: .vdiUnavailable) {
+            (client) throws(DatapathError) in try client.statistics(export: vdiUUID)
         }
         guard let statistics = all[vdiUUID] else {
             throw SRError(.vdiUnavailable, opterr: "VDI \(vdiUUID) is not active on this host")
@@ -166,25 +177,9 @@ public struct NBDBlockBackend: BlockBackend {
 
     // MARK: - The daemon
 
-    /// A client of the VDI's daemon after checking that it is alive and answers as itself.
-    func liveClient(_ files: DatapathFiles, _ vdiUUID: String) throws(SRError) -> DatapathClient {
-        guard let pid = DatapathLauncher.runningPID(pidFile: files.pidFile) else {
-            throw SRError(
-                .tapdiskFailed,
-                opterr: "the datapath daemon of VDI \(vdiUUID) is not running (log: \(files.log)); detach and attach the VDI again")
-        }
-        let client = DatapathClient(controlPath: files.control)
-        do {
-            let status = try client.status()
-            guard status.pid == pid else {
-                throw SRError(.tapdiskFailed, opterr: "\(files.control) is answered by process \(status.pid), not \(pid)")
-            }
-        } catch let error as SRError {
-            throw error
-        } catch {
-            throw SRError(.tapdiskFailed, opterr: "the datapath daemon of VDI \(vdiUUID) (pid \(pid)) does not answer: \(error)")
-        }
-        return client
+    /// The VDI's daemon, after checking that it is alive and answers as itself in time.
+    func liveDaemon(_ files: DatapathFiles, _ vdiUUID: String) throws(SRError) -> LiveDaemon {
+        try LiveDaemon(files, vdiUUID: vdiUUID, timeout: timeout)
     }
 
     func startDaemon(_ files: DatapathFiles, srUUID: String) throws(SRError) {
@@ -192,7 +187,7 @@ public struct NBDBlockBackend: BlockBackend {
             throw SRError(
                 .tapdiskFailed, opterr: "\(DatapathExecutable.name) not found: install it beside sm or set SM_DATAPATHD")
         }
-        try SystemCall.makeDirectories(files.directory, code: .tapdiskFailed)
+        try files.prepareDirectory()
         guard TextFile.write(srUUID, to: files.srFile) else {
             throw SRError(.tapdiskFailed, opterr: "cannot write in \(files.directory): \(String(cString: strerror(errno)))")
         }
@@ -206,48 +201,10 @@ public struct NBDBlockBackend: BlockBackend {
         }
     }
 
-    /// Asks the daemon to shut down (it flushes and closes every export), waits up to
-    /// `grace` seconds, then kills it; removes its files but the log. A pid is signalled only
-    /// when it is this VDI's daemon (it answers on the control socket as that pid, or its
-    /// command line names the control socket): a daemon that died long ago may have left a
-    /// pid file naming a process that reused its pid.
-    func stopDaemon(_ files: DatapathFiles, grace: Double = 10) {
-        if let pid = DatapathLauncher.runningPID(pidFile: files.pidFile), Self.isDaemon(pid, of: files) {
-            try? DatapathClient(controlPath: files.control, connectTimeout: 1, replyTimeout: grace).shutdown()
-            var waited = 0.0
-            while DatapathLauncher.runningPID(pidFile: files.pidFile) == pid, waited < grace {
-                Self.reap(pid)
-                usleep(10_000)
-                waited += 0.01
-            }
-            if DatapathLauncher.runningPID(pidFile: files.pidFile) == pid, Self.isDaemon(pid, of: files) {
-                kill(pid, SIGKILL)
-            }
-            Self.reap(pid)
-        }
-        for file in files.runtimeFiles { unlink(file) }
-    }
-
-    /// Whether process `pid` is the daemon serving `files`.
-    static func isDaemon(_ pid: pid_t, of files: DatapathFiles) -> Bool {
-        if let status = try? DatapathClient(controlPath: files.control, connectTimeout: 1, replyTimeout: 2).status(),
-            status.pid == pid
-        {
-            return true
-        }
-        guard let file = fopen("/proc/\(pid)/cmdline", "r") else { return false }
-        defer { fclose(file) }
-        var bytes = [UInt8](repeating: 0, count: 8192)
-        let count = fread(&bytes, 1, bytes.count, file)
-        let arguments = bytes[..<count].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        return arguments.first?.hasSuffix(DatapathExecutable.name) == true && arguments.contains(files.control)
-    }
-
-    /// Collects the daemon's exit status when this process started it (tests, the CLI), so it
-    /// does not linger as a zombie; for any other process it does nothing.
-    static func reap(_ pid: pid_t) {
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, WNOHANG)
+    /// Stops the VDI's daemon within a few `timeout`s, killing it if it must (`DaemonStopper`),
+    /// and removes its files but the log.
+    func stopDaemon(_ files: DatapathFiles) {
+        DaemonStopper(files: files, timeout: timeout).stop()
     }
 
     func leafPath(_ vdi: BackendVDI) throws(SRError) -> String {

@@ -98,11 +98,13 @@ public final class ChainExport: NBDExport, @unchecked Sendable {
         }
     }
 
-    /// Maps an engine error to the NBD error value the client sees.
+    /// Maps an engine error to the NBD error value the client sees: a full file system under
+    /// the leaf is `ENOSPC`, as a full image is, so the guest sees a full disk, not a broken one.
     static func map(_ error: VHDError) -> NBDError {
         switch error {
         case .readOnly: return .export(errno: NBDErrno.eperm, message: "\(error)")
         case .noSpace: return .export(errno: NBDErrno.enospc, message: "\(error)")
+        case .io(let cause) where cause.isOutOfSpace: return .export(errno: NBDErrno.enospc, message: "\(error)")
         case .outOfRange, .unaligned, .invalidArgument: return .export(errno: NBDErrno.einval, message: "\(error)")
         default: return .export(errno: NBDErrno.eio, message: "\(error)")
         }

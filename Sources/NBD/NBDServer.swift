@@ -101,8 +101,8 @@ public final class NBDServer: Sendable {
     /// The number of client connections being served.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
-    /// Binds the endpoint (replacing a stale Unix socket file), listens, and accepts on a
-    /// thread of its own.
+    /// Binds the endpoint (replacing a stale Unix socket file; a Unix socket is made mode 0600
+    /// before it listens), listens, and accepts on a thread of its own.
     ///
     /// - Throws: `NBDError.system` when the socket cannot be created, bound or listened on.
     public func start() throws(NBDError) {
@@ -117,7 +117,10 @@ public final class NBDServer: Sendable {
         }
         do {
             switch endpoint {
-            case .unix(let path): try listener.bind(path: path)
+            case .unix(let path):
+                // Whoever connects reads and writes the disk: only the owner may.
+                try listener.bind(path: path)
+                try listener.restrictToOwner(path: path)
             case .tcp(let host, let requested):
                 try listener.bind(ipv4: host, port: requested)
                 port = try listener.localPort()

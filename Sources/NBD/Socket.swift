@@ -101,6 +101,15 @@ struct Socket: Sendable, Hashable {
         }
     }
 
+    /// Makes the socket file at `path`, bound but not yet listening, readable and writable by
+    /// its owner only, whatever the umask made it. Connecting needs write permission on the
+    /// file (unix(7)), and nobody can connect before `listen`, so no other user ever can; a
+    /// process-wide umask would instead race with other threads creating files.
+    /// The corresponding C function is `chmod`.
+    func restrictToOwner(path: String) throws(NBDError) {
+        guard chmod(path, 0o600) == 0 else { throw .system(operation: "chmod", errno: errno) }
+    }
+
     /// Connects to the Unix socket `path` (a client, as the tests use). The corresponding C function is `connect`.
     func connect(path: String) throws(NBDError) {
         try withAddress(path, operation: "connect") { descriptor, address, length in

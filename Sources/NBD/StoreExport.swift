@@ -82,7 +82,7 @@ public final class StoreExport: NBDExport, @unchecked Sendable {
         case .readOnly: errno = NBDErrno.eperm
         case .outOfRange: errno = NBDErrno.einval
         case .unsupported: errno = NBDErrno.enotsup
-        case .system(_, let code, _) where code == 28: errno = NBDErrno.enospc
+        case let full where full.isOutOfSpace: errno = NBDErrno.enospc
         default: errno = NBDErrno.eio
         }
         return .export(errno: errno, message: "\(error)")

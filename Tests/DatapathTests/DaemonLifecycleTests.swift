@@ -19,8 +19,12 @@ struct DaemonLifecycleTests {
         #expect(PIDFile(path: daemon.pidFile).read() == daemon.pid)
         #expect(DatapathLauncher.runningPID(pidFile: daemon.pidFile) == daemon.pid)
         #expect(getsid(daemon.pid) == daemon.pid, "the daemon leads a session of its own")
-        let attributes = try FileManager.default.attributesOfItem(atPath: daemon.controlPath)
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "only the owner may control it")
+        // Only the owner may control it, serve its disks, or touch its files, whatever the
+        // launcher's umask (this process's, at least 022, would leave the others readable).
+        for path in [daemon.controlPath, daemon.socketPath, daemon.pidFile, daemon.logPath] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "\(path)")
+        }
         #expect(daemon.log.contains("serving NBD on \(daemon.socketPath)"))
     }
 
@@ -86,7 +90,9 @@ struct DaemonLifecycleTests {
         let path = directory.path(for: "mute.sock")
         let listener = try ControlSocket.listen(path: path)
         let client = DatapathClient(controlPath: path, connectTimeout: 1, replyTimeout: 0.3)
-        #expect(throws: DatapathError.timedOut(path: path, seconds: 0.3)) { try client.status() }
+        #expect(throws: DatapathError.timedOut(path: path, waitingFor: "answer status", seconds: 0.3)) {
+            try client.status()
+        }
         _ = listener
     }
 

@@ -17,6 +17,16 @@ import Testing
         #expect(file.read() == nil)
     }
 
+    @Test func theFileIsMode0600EvenOverALooserLeftoverTemporary() throws {
+        let directory = try TemporaryDirectory(prefix: "pidfile")
+        let file = PIDFile(path: directory.path(for: "d.pid"))
+        let leftover = file.path + ".tmp"
+        #expect(FileManager.default.createFile(atPath: leftover, contents: nil, attributes: [.posixPermissions: 0o666]))
+        try file.write(4242)
+        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+
     @Test func aLiveProcessIsAliveAndAnExitedOrZombieOneIsNot() throws {
         let directory = try TemporaryDirectory(prefix: "pidfile")
         let file = PIDFile(path: directory.path(for: "d.pid"))

@@ -21,7 +21,8 @@ final class CLIHarness: @unchecked Sendable {
     let srParent: String
     let environment: [String: String]
 
-    init() throws {
+    /// A harness whose every command also gets `extra` in its environment.
+    init(environment extra: [String: String] = [:]) throws {
         directory = try TemporaryDirectory(prefix: "sm-cli")
         srParent = directory.path(for: "srs")
         try FileManager.default.createDirectory(atPath: srParent, withIntermediateDirectories: true)
@@ -29,7 +30,7 @@ final class CLIHarness: @unchecked Sendable {
             "SM_LOCK_DIR": directory.path(for: "lock"), "SM_REFCOUNT_DIR": directory.path(for: "refcount"),
             "SM_MOUNT_BASE": directory.path(for: "mnt"), "SM_STATE_DIR": directory.path(for: "state"),
             "SM_DATAPATH_DIR": directory.path(for: "nbd"),
-        ]
+        ].merging(extra) { $1 }
     }
 
     func path(_ name: String) -> String { directory.path(for: name) }
@@ -40,6 +41,20 @@ final class CLIHarness: @unchecked Sendable {
     func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
         try Tool(name: "sm", path: try #require(Self.binary)).run(
             arguments, environment: environment.merging(extra) { $1 }, timeout: 120)
+    }
+
+    /// `sm arguments…` started by a shell that first sets the umask to `mask` (octal), as a
+    /// caller with that umask would run it.
+    func run(umask mask: String, _ arguments: [String]) throws -> ToolResult {
+        let binary = try #require(Self.binary)
+        return try Tool(name: "sh", path: "/bin/sh").run(
+            ["-c", "umask \(mask) && exec \"$0\" \"$@\"", binary] + arguments, environment: environment, timeout: 120)
+    }
+
+    /// The process id in VDI `vdi`'s datapath pid file.
+    func daemonPID(_ vdi: String) throws -> pid_t {
+        let text = try String(contentsOfFile: path("nbd/\(vdi).pid"), encoding: .utf8)
+        return try #require(pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
     /// `sm arguments…`, which must succeed; its standard output without the final newline.

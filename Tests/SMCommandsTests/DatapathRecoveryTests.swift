@@ -39,12 +39,12 @@ struct DatapathRecoveryTests {
             lockDirectory: directory.path(for: "lock"), refcountDirectory: directory.path(for: "ref"),
             mountBase: directory.path(for: "mnt"), stateDirectory: directory.path(for: "state"),
             datapathDirectory: directory.path)
-        let backend = NBDBlockBackend(paths: paths, executable: "/bin/false")
+        let backend = NBDBlockBackend(paths: paths, executable: "/bin/false", timeout: 0.3)
         let bystander = try Tool.require("sleep").start(["60"])
         defer { _ = try? bystander.stop() }
         let files = backend.files(for: Identifier.newUUID())
         try "\(bystander.processIdentifier)\n".write(toFile: files.pidFile, atomically: true, encoding: .utf8)
-        backend.stopDaemon(files, grace: 0.3)
+        backend.stopDaemon(files)
         #expect(bystander.isRunning, "a process that reused a dead daemon's pid was signalled")
         #expect(!FileManager.default.fileExists(atPath: files.pidFile))
     }

@@ -101,12 +101,25 @@ extension SRHost {
         try backend.activate(backendVDI(engine, record), writable: writable)
     }
 
+    /// Deactivates a VDI, then records its physical utilisation: its consumer's writes have
+    /// grown the leaf, and the last deactivation closed and flushed it.
     public func deactivateVDI(_ engine: SREngine, _ uuid: String) throws(SRError) {
         try backend.deactivate(backendVDI(engine, try engine.vdi(uuid)))
+        refreshSizes(engine, uuid)
     }
 
+    /// Detaches a VDI, then records its physical utilisation (as `deactivateVDI`).
     public func detachVDI(_ engine: SREngine, _ uuid: String) throws(SRError) {
         try backend.detach(backendVDI(engine, try engine.vdi(uuid)))
+        refreshSizes(engine, uuid)
+    }
+
+    /// Re-reads a VDI's sizes into its record (`SREngine.refreshVDI`), as the reference's
+    /// `_db_update` does after a datapath change. A failure does not fail the datapath
+    /// operation that already succeeded: the record is only stale until the next refresh or
+    /// `sr_scan`, which reads the same sizes.
+    func refreshSizes(_ engine: SREngine, _ uuid: String) {
+        _ = try? engine.refreshVDI(uuid)
     }
 
     /// Starts a boot epoch: a VDI whose `on_boot` is `reset` loses its leaf's data.

@@ -167,9 +167,11 @@ extension SREngine {
         try commit { $0.vdis[uuid] = updated }
     }
 
-    /// Refreshes a VDI's sizes from its volume (SMAPI `vdi_update`).
+    /// Refreshes a VDI's sizes from its volume (SMAPI `vdi_update`, and after a detach); the
+    /// metadata is rewritten only when they changed.
     public func refreshVDI(_ uuid: String) throws(SRError) -> VDIRecord {
-        var record = try vdi(uuid)
+        let stored = try vdi(uuid)
+        var record = stored
         let store = try openVolume(record, writable: false)
         record.physicalUtilisation = store.size
         if record.volumeType == .vhd {
@@ -179,6 +181,7 @@ extension SREngine {
         } else {
             record.virtualSize = store.size
         }
+        guard record != stored else { return stored }
         let updated = record
         try commit { $0.vdis[record.uuid] = updated }
         return updated
