@@ -12,7 +12,9 @@ extension SREngine {
 
     /// Reconciles the records with the volumes present: volumes without a record are
     /// introduced, records without a volume dropped, sizes, parents and hidden flags refreshed;
-    /// every parent is read-only; hidden leaves are left out (they are the GC's). Reads only
+    /// every parent is read-only. A hidden leaf (a base copy whose children are gone) keeps its
+    /// record, hidden, until the GC removes it: dropping the record would leave its volume on
+    /// disk with nothing describing it. Reads only
     /// each recorded VHD's footer and header, never its BAT; a volume becomes a VDI only after
     /// it passes the strict open every writer uses (a half-written or damaged VHD is left out).
     public func scan() throws(SRError) -> ScanReport {
@@ -45,11 +47,6 @@ extension SREngine {
             }
             for (uuid, entry) in found {
                 let hidden = entry.summary?.isHidden ?? false
-                if hidden && !hasChildren.contains(uuid) {
-                    if metadata.vdis[uuid] != nil { report.forgotten.append(uuid) }
-                    metadata.vdis[uuid] = nil
-                    continue
-                }
                 var record = metadata.vdis[uuid] ?? VDIRecord(
                     uuid: uuid, nameLabel: hidden ? "base copy" : "", volumeType: entry.type, virtualSize: 0,
                     managed: !hidden)
