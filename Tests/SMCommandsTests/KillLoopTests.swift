@@ -109,14 +109,16 @@ final class KillLoop {
     var records: [String: VDIJSON] = [:]
     /// VDIs already reported broken: left out of further operations and checks.
     var quarantined: Set<String> = []
-    var knownLeftovers: Set<String> = []
+    /// Leftover files already reported, and the iteration whose kill left each.
+    var knownLeftovers: [String: Context] = [:]
     /// Each VDI's chain (file versions) when its export last matched, and those bytes.
     var verified: [String: (chain: [FileIdentity], content: [UInt8])] = [:]
     var chains: [String: [FileIdentity]] = [:]
     var durations: [String: [Double]] = [:]
     var runs: [String: (total: Int, killed: Int)] = [:]
     var findings: [KillLoopFinding] = []
-    var context = (iteration: 0, operation: "setup", timing: "")
+    typealias Context = (iteration: Int, operation: String, timing: String)
+    var context: Context = (0, "setup", "")
     var startupSeconds = 0.0
     /// Seconds spent per phase, for the summary.
     var spent: [String: Double] = [:]
@@ -216,7 +218,9 @@ final class KillLoop {
 
     static func milliseconds(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
 
-    func fail(_ invariant: String, _ detail: String) {
+    /// Records a failure of the current iteration, or of the earlier one `origin` names.
+    func fail(_ invariant: String, _ detail: String, origin: Context? = nil) {
+        let context = origin ?? self.context
         findings.append(
             KillLoopFinding(
                 iteration: context.iteration, operation: context.operation, timing: context.timing,
@@ -291,7 +295,9 @@ final class KillLoop {
         let name = "it-\(iteration)"
         var kinds = Self.kinds
         if healthy.count < 3 { kinds = ["create", "import-raw", "import-vhd"] }
-        if healthy.count >= 7 { kinds = ["revert", "resize", "destroy"] }
+        // Between 3 and 8 healthy VDIs: destroys grow likelier as VDIs accumulate.
+        if healthy.count >= 6 { kinds += [String](repeating: "destroy", count: healthy.count - 5) }
+        if healthy.count >= 9 { kinds = ["destroy"] }
         let shallow = healthy.filter { depth($0) <= 6 }
         let small = healthy.filter { (model[$0]?.count ?? 0) <= 12 * Self.mebibyte }
         let reverts = healthy.compactMap { uuid -> (String, String)? in
@@ -428,9 +434,11 @@ final class KillLoop {
             let path = srDirectory + "/\(uuid).vhd"
             let size = FileIdentity(path: path).map { "\($0.size) bytes" } ?? "no .vhd"
             let whole = (try? audit.vhdUtil.run(["check", "-n", path]))?.succeeded == true
+            let origin = knownLeftovers["\(uuid).vhd"]
             fail(
                 whole ? "scan-introduced uncommitted volume" : "scan-introduced half-written volume",
-                "sr-scan made \(uuid) a VDI (\(size), \(whole ? "passes" : "fails") vhd-util check)")
+                "sr-scan (of #\(context.iteration)) made \(uuid) a VDI (\(size), \(whole ? "passes" : "fails") vhd-util check)",
+                origin: origin)
             quarantine(uuid)
         }
     }
@@ -442,7 +450,8 @@ final class KillLoop {
         do {
             try srLock.acquire(.exclusive, timeout: .seconds(120))
             defer { try? srLock.release() }
-            report = audit.audit(records: listing, skipped: { skipped.contains($0) }, knownLeftovers: knownLeftovers)
+            report = audit.audit(
+                records: listing, skipped: { skipped.contains($0) }, knownLeftovers: Set(knownLeftovers.keys))
         } catch {
             fail("sr-lock", "the SR lock could not be taken for the audit: \(error)")
             return
@@ -455,7 +464,7 @@ final class KillLoop {
                 quarantine(problem.subject)
             } else {
                 fail(problem.invariant, problem.detail)
-                knownLeftovers.insert(problem.subject)
+                knownLeftovers[problem.subject] = context
             }
         }
     }

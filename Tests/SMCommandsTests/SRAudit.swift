@@ -193,6 +193,7 @@ struct SRAudit {
         if vdi.type == .vhd, summary(of: name) == nil || vhdCheck(path, identity: identity) != nil {
             return "leftover: half-written volume"
         }
+        if vdi.type == .vhd, summary(of: name)?.isHidden == true { return "leftover: orphaned base copy" }
         return "leftover: unreferenced volume"
     }
 
