@@ -155,7 +155,11 @@ final class FullDiskSweep {
             ["vdi-create", "sr-uuid=\(sr)", "virtual-size=\(Self.vdiSize)"],
         ] {
             let outcome = try sm.run(arguments)
-            if outcome.succeeded { made.append(outcome.trimmedOutput) } else { fail("\(when): \(arguments[0]) fails", outcome.description) }
+            if outcome.succeeded {
+                made.append(outcome.trimmedOutput)
+            } else {
+                fail("\(when): \(arguments[0]) fails", outcome.description)
+            }
         }
         for uuid in made {
             let outcome = try sm.run(["vdi-destroy", "uuid=\(uuid)"])
@@ -192,12 +196,16 @@ final class FullDiskSweep {
     func checkExport(_ sm: SpawnedCommand, cli: CLIHarness, _ uuid: String, _ bytes: [UInt8], when: String) {
         let path = cli.path("export.raw")
         defer { unlink(path) }
-        guard let outcome = try? sm.run(["vdi-export", "uuid=\(uuid)", "filename=\(path)", "format=raw"]) else { return }
+        guard let outcome = try? sm.run(["vdi-export", "uuid=\(uuid)", "filename=\(path)", "format=raw"]) else {
+            return
+        }
         guard outcome.succeeded, let exported = KillLoop.contents(path) else {
             fail("\(when): vdi-export fails", outcome.description)
             return
         }
-        if !KillLoop.same(exported, bytes) { fail("\(when): vdi-export content", "\(uuid) " + KillLoop.difference(exported, [bytes])) }
+        if !KillLoop.same(exported, bytes) {
+            fail("\(when): vdi-export content", "\(uuid) " + KillLoop.difference(exported, [bytes]))
+        }
     }
 
     /// `SRAudit` under the SR lock: records consistent with volumes, nothing left over.
@@ -208,7 +216,8 @@ final class FullDiskSweep {
         }
         let vhdUtil = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("vhd-util").path
         var audit = SRAudit(
-            directory: directory, vhdUtil: SpawnedCommand(executable: vhdUtil, extra: [:], outputPrefix: cli.path("vhd-util")))
+            directory: directory,
+            vhdUtil: SpawnedCommand(executable: vhdUtil, extra: [:], outputPrefix: cli.path("vhd-util")))
         do {
             let lock = try LockDirectory(base: cli.environment["SM_LOCK_DIR"] ?? "").srLock(srUUID: sr)
             try lock.acquire(.exclusive, timeout: .seconds(60))
@@ -239,17 +248,26 @@ final class FullDiskSweep {
     }
 
     func summary(trials: Int, seconds: Double) -> FullDiskSummary {
-        var lines = [String(format: "full-disk sweep: %d trials in %.1f s (free space 0 to 512 KiB in 16 steps, with and without spares)", trials, seconds)]
+        var lines = [
+            String(
+                format:
+                    "full-disk sweep: %d trials in %.1f s (free space 0 to 512 KiB in 16 steps, with and without spares)",
+                trials, seconds)
+        ]
         for operation in Self.operations {
             let results = outcomes[operation] ?? []
             let succeeded = results.filter { $0.hasSuffix("succeeded") }.count
             lines.append("  \(operation): \(succeeded) of \(results.count) succeeded on the full SR")
         }
         var groups: [String: [String]] = [:]
-        for finding in findings { groups["\(finding.operation) / \(finding.invariant)", default: []].append(finding.trial) }
+        for finding in findings {
+            groups["\(finding.operation) / \(finding.invariant)", default: []].append(finding.trial)
+        }
         lines.append("full-disk sweep: \(findings.count) failures")
         for (key, trials) in groups.sorted(by: { $0.key < $1.key }) {
-            lines.append("  \(trials.count) × \(key) (at \(trials.prefix(6).joined(separator: "; "))\(trials.count > 6 ? "; …" : ""))")
+            lines.append(
+                "  \(trials.count) × \(key) (at \(trials.prefix(6).joined(separator: "; "))\(trials.count > 6 ? "; …" : ""))"
+            )
         }
         if !findings.isEmpty { lines.append("full-disk sweep: the first failures:") }
         for finding in findings.prefix(40) {

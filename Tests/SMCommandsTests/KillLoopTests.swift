@@ -165,6 +165,7 @@ final class KillLoop {
     func runIteration(_ iteration: Int) throws {
         context = (iteration, "write", "between operations")
         if random.next() % 10 < 4 { timed("consumer writes") { consumerWrite() } }
+        if model.count >= 9 { timed("unkilled destroys") { destroyUnkilled(pick(model.keys.sorted())) } }
         let operation = chooseOperation(iteration)
         let kind = Self.kind(of: operation)
         let effect = effect(of: operation)
@@ -277,10 +278,13 @@ final class KillLoop {
         defer { close(descriptor) }
         var offset = 0
         while offset < size {
-            let length = min(size - offset, Int.random(in: 16...256, using: &random) * 4096 + Int(random.next() % 3) * 512)
+            let length = min(
+                size - offset, Int.random(in: 16...256, using: &random) * 4096 + Int(random.next() % 3) * 512)
             let run = random.next() % 3
             if run != 2 {
-                let bytes = run == 0 ? SeededRandom.pattern(seed: random.next(), count: length) : [UInt8](repeating: 0, count: length)
+                let bytes =
+                    run == 0
+                    ? SeededRandom.pattern(seed: random.next(), count: length) : [UInt8](repeating: 0, count: length)
                 content.replaceSubrange(offset..<offset + length, with: bytes)
                 let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, length, off_t(offset)) }
                 guard written == length else { throw KillLoopError("short write to \(path)") }
@@ -292,7 +296,9 @@ final class KillLoop {
     }
 
     /// The virtual size `sm` gives a VDI of `size` bytes: whole 2 MiB, at least 2 MiB.
-    static func vdiSize(_ size: Int) -> Int { max(2 * mebibyte, (size + 2 * mebibyte - 1) / (2 * mebibyte) * (2 * mebibyte)) }
+    static func vdiSize(_ size: Int) -> Int {
+        max(2 * mebibyte, (size + 2 * mebibyte - 1) / (2 * mebibyte) * (2 * mebibyte))
+    }
 
     // MARK: Operations
 
@@ -305,7 +311,9 @@ final class KillLoop {
             guard let record = records[uuid], record.isASnapshot, model[record.snapshotOf] != nil else { return nil }
             return (record.snapshotOf, uuid)
         }
-        switch weightedKind(healthy: healthy.count, shallow: !shallow.isEmpty, reverts: !reverts.isEmpty, small: !small.isEmpty) {
+        switch weightedKind(
+            healthy: healthy.count, shallow: !shallow.isEmpty, reverts: !reverts.isEmpty, small: !small.isEmpty)
+        {
         case "import-raw": return .importFile(pick(fixtures.filter { $0.format == "raw" }), name: name)
         case "import-vhd": return .importFile(pick(fixtures.filter { $0.format == "vhd" }), name: name)
         case "snapshot": return .snapshot(of: pick(shallow), name: name)
@@ -315,24 +323,38 @@ final class KillLoop {
             return .revert(vdi, to: snapshot)
         case "resize":
             let vdi = pick(small)
-            return .resize(vdi, to: (model[vdi]?.count ?? 0) + Int.random(in: 1...2, using: &random) * 2 * Self.mebibyte)
+            return .resize(
+                vdi, to: (model[vdi]?.count ?? 0) + Int.random(in: 1...2, using: &random) * 2 * Self.mebibyte)
         case "destroy": return .destroy(pick(healthy))
         default: return .create(name: name, size: Int.random(in: 1...3, using: &random) * 2 * Self.mebibyte)
         }
     }
 
-    /// Every kind alike, but for the VDI count: under 3 only operations that add one, from 10
-    /// only destroys, and in between destroys likelier as VDIs accumulate (a killed destroy
-    /// mostly did not happen, a killed add often did). Kinds without a possible target drop out.
+    /// Every kind alike, but for the VDI count: under 3 only operations that add one, and from
+    /// 6 destroys likelier as VDIs accumulate (a killed destroy mostly did not happen, a killed
+    /// add often did; `destroyUnkilled` keeps the count under 10). Kinds without a possible
+    /// target drop out.
     func weightedKind(healthy: Int, shallow: Bool, reverts: Bool, small: Bool) -> String {
         let adders = ["create", "import-raw", "import-vhd"] + (shallow ? ["snapshot", "clone"] : [])
         if healthy < 3 { return pick(adders) }
-        if healthy >= 10 { return "destroy" }
         var weighted: [String] = adders + adders
         if reverts { weighted += ["revert", "revert"] }
         if small { weighted += ["resize", "resize"] }
-        weighted += [String](repeating: "destroy", count: 2 + 3 * max(0, healthy - 5))
+        weighted += [String](repeating: "destroy", count: 2 + 2 * max(0, healthy - 5))
         return pick(weighted)
+    }
+
+    /// Destroys a VDI without a kill, to keep exports few: it must succeed, and the next listing
+    /// must not show the VDI (else it shows as an unexpected VDI).
+    func destroyUnkilled(_ uuid: String) {
+        context = (context.iteration, "destroy-unkilled", "(keeping the SR under 10 VDIs)")
+        guard let outcome = try? sm.run(["vdi-destroy", "uuid=\(uuid)"]), outcome.succeeded else {
+            fail("op-failed", "vdi-destroy uuid=\(uuid) failed unkilled")
+            quarantine(uuid)
+            return
+        }
+        model[uuid] = nil
+        verified[uuid] = nil
     }
 
     func pick<T>(_ choices: [T]) -> T { choices[Int(random.next() % UInt64(choices.count))] }
@@ -365,7 +387,10 @@ final class KillLoop {
         case .create(let name, let size):
             return ["vdi-create", "sr-uuid=\(sr)", "virtual-size=\(size)", "name-label=\(name)"]
         case .importFile(let fixture, let name):
-            return ["vdi-import", "sr-uuid=\(sr)", "filename=\(fixture.path)", "format=\(fixture.format)", "name-label=\(name)"]
+            return [
+                "vdi-import", "sr-uuid=\(sr)", "filename=\(fixture.path)", "format=\(fixture.format)",
+                "name-label=\(name)",
+            ]
         case .snapshot(let vdi, let name): return ["vdi-snapshot", "uuid=\(vdi)", "name-label=\(name)"]
         case .clone(let vdi, let name): return ["vdi-clone", "uuid=\(vdi)", "new-name-label=\(name)"]
         case .revert(let vdi, let snapshot): return ["vdi-revert", "uuid=\(vdi)", "snapshot-uuid=\(snapshot)"]
@@ -422,7 +447,8 @@ final class KillLoop {
             fail("next-command-failed", "vdi-list could not be started: \(error)")
             return nil
         }
-        guard outcome.succeeded, let listings = try? JSONDecoder().decode([VDIListingJSON].self, from: Data(outcome.output.utf8)),
+        guard outcome.succeeded,
+            let listings = try? JSONDecoder().decode([VDIListingJSON].self, from: Data(outcome.output.utf8)),
             let listing = listings.first(where: { $0.sr == sr })
         else {
             failedListings += 1
@@ -459,7 +485,9 @@ final class KillLoop {
         for uuid in report.forgotten where records[uuid]?.hidden == true {
             let volume = "\(uuid).vhd"
             guard FileIdentity(path: srDirectory + "/" + volume) != nil else { continue }
-            let scanContext: Context = (context.iteration, "sr-scan", "after " + context.operation + " " + context.timing)
+            let scanContext: Context = (
+                context.iteration, "sr-scan", "after " + context.operation + " " + context.timing
+            )
             knownLeftovers[volume] = scanContext
             fail(
                 "leftover: base copy whose record sr-scan dropped",
@@ -483,7 +511,9 @@ final class KillLoop {
         chains = report.chains
         for problem in report.problems {
             if records[problem.subject] != nil {
-                let role = model[problem.subject] != nil ? "VDI" : records[problem.subject]?.hidden == true ? "base copy" : "new VDI"
+                let role =
+                    model[problem.subject] != nil
+                    ? "VDI" : records[problem.subject]?.hidden == true ? "base copy" : "new VDI"
                 fail(problem.invariant, "\(role) \(problem.subject): \(problem.detail)")
                 quarantine(problem.subject)
             } else {
@@ -502,7 +532,11 @@ final class KillLoop {
         for uuid in model.keys.sorted() {
             guard let expected = model[uuid] else { continue }
             guard listed.contains(uuid) else {
-                if case .removes(uuid) = effect { happened = true } else { fail("vdi-lost", "\(uuid) is no longer listed") }
+                if case .removes(uuid) = effect {
+                    happened = true
+                } else {
+                    fail("vdi-lost", "\(uuid) is no longer listed")
+                }
                 model[uuid] = nil
                 continue
             }
@@ -544,7 +578,10 @@ final class KillLoop {
             guard case .adds(let content, let name, let snapshotOf) = effect, claimed == false,
                 outcome?.succeeded != true || record.uuid == outcome?.trimmedOutput
             else {
-                fail("unexpected-vdi", "\(record.uuid) '\(record.nameLabel)' (\(record.virtualSize) bytes) is listed; no operation made it")
+                fail(
+                    "unexpected-vdi",
+                    "\(record.uuid) '\(record.nameLabel)' (\(record.virtualSize) bytes) is listed; no operation made it"
+                )
                 quarantine(record.uuid)
                 continue
             }
@@ -560,9 +597,13 @@ final class KillLoop {
             }
             claimed = true
             model[record.uuid] = observed
-            if record.nameLabel != name { fail("name", "new VDI \(record.uuid) is named '\(record.nameLabel)', not '\(name)'") }
+            if record.nameLabel != name {
+                fail("name", "new VDI \(record.uuid) is named '\(record.nameLabel)', not '\(name)'")
+            }
             if record.isASnapshot != (snapshotOf != nil) || record.snapshotOf != (snapshotOf ?? "") {
-                fail("snapshot-fields", "new VDI \(record.uuid): is-a-snapshot \(record.isASnapshot), snapshot-of '\(record.snapshotOf)'")
+                fail(
+                    "snapshot-fields",
+                    "new VDI \(record.uuid): is-a-snapshot \(record.isASnapshot), snapshot-of '\(record.snapshotOf)'")
             }
         }
         return claimed
@@ -605,13 +646,16 @@ final class KillLoop {
                 for sector in 0..<(observed.count + 511) / 512 {
                     let offset = sector * 512
                     let length = min(512, observed.count - offset)
-                    if memcmp(seen.baseAddress! + offset, wanted.baseAddress! + offset, length) != 0 { differing.append(sector) }
+                    if memcmp(seen.baseAddress! + offset, wanted.baseAddress! + offset, length) != 0 {
+                        differing.append(sector)
+                    }
                     if memcmp(seen.baseAddress! + offset, zeros, length) == 0 { zeroSectors += 1 }
                 }
             }
         }
         let sectors = (observed.count + 511) / 512
-        return "exports \(observed.count) bytes (\(zeroSectors) of \(sectors) sectors zero) with \(differing.count) sectors "
+        return
+            "exports \(observed.count) bytes (\(zeroSectors) of \(sectors) sectors zero) with \(differing.count) sectors "
             + "differing from the model's, the first at sector \(differing.first ?? 0) (offset \((differing.first ?? 0) * 512))"
     }
 
@@ -652,11 +696,14 @@ final class KillLoop {
         ]
         for kind in Self.kinds {
             let run = runs[kind] ?? (0, 0)
-            lines.append("  \(kind): \(run.total) runs, \(run.killed) killed, typical \(typicalDuration(kind).map { Self.milliseconds($0) } ?? "?")")
+            lines.append(
+                "  \(kind): \(run.total) runs, \(run.killed) killed, typical \(typicalDuration(kind).map { Self.milliseconds($0) } ?? "?")"
+            )
         }
         lines.append(
             "kill loop: \(exportCount) exports; seconds spent: "
-                + spent.sorted { $0.value > $1.value }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(separator: ", "))
+                + spent.sorted { $0.value > $1.value }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(
+                    separator: ", "))
         var groups: [String: [KillLoopFinding]] = [:]
         for finding in findings { groups[finding.operation + " / " + finding.invariant, default: []].append(finding) }
         lines.append("kill loop: \(findings.count) failures in \(Set(findings.map(\.iteration)).count) iterations")

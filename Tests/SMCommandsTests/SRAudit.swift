@@ -103,7 +103,9 @@ struct SRAudit {
         }
         if record.volumeType == "raw" {
             guard UInt64(identity.size) == record.virtualSize else {
-                return [problem("size-mismatch", "record says \(record.virtualSize) bytes, \(volume) has \(identity.size)")]
+                return [
+                    problem("size-mismatch", "record says \(record.virtualSize) bytes, \(volume) has \(identity.size)")
+                ]
             }
             return []
         }

@@ -18,8 +18,10 @@ final class TmpfsMount {
         directory = try TemporaryDirectory(prefix: "sm-tmpfs")
         path = directory.path(for: "fs")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try Tool.require("mount").run(["-t", "tmpfs", "-o", "size=\(sizeMiB)m,mode=0700", "sm-test-tmpfs", path], timeout: 30)
-            .requireSuccess()
+        try Tool.require("mount").run(
+            ["-t", "tmpfs", "-o", "size=\(sizeMiB)m,mode=0700", "sm-test-tmpfs", path], timeout: 30
+        )
+        .requireSuccess()
         mounted = true
     }
 
