@@ -17,7 +17,8 @@ import VHD
 /// run's choices (kill instants depend on timing too). The loop runs on a thread of its own.
 @Suite(.enabled(if: CLIHarness.binary != nil, "sm is not built next to the tests"))
 struct KillLoopTests {
-    @Test(.timeLimit(.minutes(60)))
+    /// Bounded by the loop's own budget: every command it runs is killed after 120 s at most.
+    @Test
     func killedOperationsLeaveTheSRAsTheModelSays() async throws {
         let settings = KillLoop.Settings(environment: ProcessInfo.processInfo.environment)
         let summary = try await onDedicatedThread(name: "kill-loop") { try KillLoop(settings: settings).run() }
@@ -109,14 +110,17 @@ final class KillLoop {
     var records: [String: VDIJSON] = [:]
     /// VDIs already reported broken: left out of further operations and checks.
     var quarantined: Set<String> = []
-    var knownLeftovers: Set<String> = []
+    /// Leftover files already reported, and the iteration whose kill left each.
+    var knownLeftovers: [String: Context] = [:]
     /// Each VDI's chain (file versions) when its export last matched, and those bytes.
     var verified: [String: (chain: [FileIdentity], content: [UInt8])] = [:]
     var chains: [String: [FileIdentity]] = [:]
     var durations: [String: [Double]] = [:]
     var runs: [String: (total: Int, killed: Int)] = [:]
+    var unkilled = (measuring: 0, endedFirst: 0)
     var findings: [KillLoopFinding] = []
-    var context = (iteration: 0, operation: "setup", timing: "")
+    typealias Context = (iteration: Int, operation: String, timing: String)
+    var context: Context = (0, "setup", "")
     var startupSeconds = 0.0
     /// Seconds spent per phase, for the summary.
     var spent: [String: Double] = [:]
@@ -145,7 +149,7 @@ final class KillLoop {
         try timed("set-up") { try setUp() }
         var iteration = 0
         while iteration < settings.iterations, (ContinuousClock.now - started) / .seconds(1) < settings.seconds,
-            failedListings < 3
+            failedListings == 0
         {
             iteration += 1
             try runIteration(iteration)
@@ -161,8 +165,10 @@ final class KillLoop {
     func runIteration(_ iteration: Int) throws {
         context = (iteration, "write", "between operations")
         if random.next() % 10 < 4 { timed("consumer writes") { consumerWrite() } }
+        if model.count >= 9 { timed("unkilled destroys") { destroyUnkilled(pick(model.keys.sorted())) } }
         let operation = chooseOperation(iteration)
         let kind = Self.kind(of: operation)
+        let effect = effect(of: operation)
         let delay = killDelay(kind)
         let outcome = try timed("killed operations") { () throws -> SpawnedProcess.Outcome in
             let process = try sm.start(arguments(of: operation))
@@ -172,17 +178,20 @@ final class KillLoop {
         if !outcome.wasKilled, outcome.exitCode != nil { durations[kind, default: []].append(outcome.elapsed) }
         runs[kind, default: (0, 0)].total += 1
         if outcome.wasKilled { runs[kind, default: (0, 0)].killed += 1 }
+        if delay == nil { unkilled.measuring += 1 } else if !outcome.wasKilled { unkilled.endedFirst += 1 }
         context = (iteration, kind, timing(outcome, delay: delay, kind: kind))
         if iteration % settings.scanEvery == 0 {
             context.timing += ", then sr-scan"
             timed("sr-scan") { scan() }
         }
-        guard let listing = timed("vdi-list", { list() }) else { return }
+        // A failed listing is reported; two more tries, then the loop ends (the SR is unusable).
+        guard let listing = timed("vdi-list", { list() ?? list() ?? list() }) else {
+            fail("sr-unusable", "vdi-list failed three times in a row; the loop stops")
+            return
+        }
         timed("audit") { auditDirectory(listing) }
         timed("exports") {
-            reconcile(
-                effect(of: operation), outcome: outcome, listing: listing,
-                exportAll: iteration % settings.fullExportEvery == 0)
+            reconcile(effect, outcome: outcome, listing: listing, exportAll: iteration % settings.fullExportEvery == 0)
         }
     }
 
@@ -216,7 +225,9 @@ final class KillLoop {
 
     static func milliseconds(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000) }
 
-    func fail(_ invariant: String, _ detail: String) {
+    /// Records a failure of the current iteration, or of the earlier one `origin` names.
+    func fail(_ invariant: String, _ detail: String, origin: Context? = nil) {
+        let context = origin ?? self.context
         findings.append(
             KillLoopFinding(
                 iteration: context.iteration, operation: context.operation, timing: context.timing,
@@ -267,10 +278,13 @@ final class KillLoop {
         defer { close(descriptor) }
         var offset = 0
         while offset < size {
-            let length = min(size - offset, Int.random(in: 16...256, using: &random) * 4096 + Int(random.next() % 3) * 512)
+            let length = min(
+                size - offset, Int.random(in: 16...256, using: &random) * 4096 + Int(random.next() % 3) * 512)
             let run = random.next() % 3
             if run != 2 {
-                let bytes = run == 0 ? SeededRandom.pattern(seed: random.next(), count: length) : [UInt8](repeating: 0, count: length)
+                let bytes =
+                    run == 0
+                    ? SeededRandom.pattern(seed: random.next(), count: length) : [UInt8](repeating: 0, count: length)
                 content.replaceSubrange(offset..<offset + length, with: bytes)
                 let written = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, length, off_t(offset)) }
                 guard written == length else { throw KillLoopError("short write to \(path)") }
@@ -282,25 +296,24 @@ final class KillLoop {
     }
 
     /// The virtual size `sm` gives a VDI of `size` bytes: whole 2 MiB, at least 2 MiB.
-    static func vdiSize(_ size: Int) -> Int { max(2 * mebibyte, (size + 2 * mebibyte - 1) / (2 * mebibyte) * (2 * mebibyte)) }
+    static func vdiSize(_ size: Int) -> Int {
+        max(2 * mebibyte, (size + 2 * mebibyte - 1) / (2 * mebibyte) * (2 * mebibyte))
+    }
 
     // MARK: Operations
 
     func chooseOperation(_ iteration: Int) -> Operation {
         let healthy = model.keys.sorted()
         let name = "it-\(iteration)"
-        var kinds = Self.kinds
-        if healthy.count < 3 { kinds = ["create", "import-raw", "import-vhd"] }
-        if healthy.count >= 7 { kinds = ["revert", "resize", "destroy"] }
         let shallow = healthy.filter { depth($0) <= 6 }
         let small = healthy.filter { (model[$0]?.count ?? 0) <= 12 * Self.mebibyte }
         let reverts = healthy.compactMap { uuid -> (String, String)? in
             guard let record = records[uuid], record.isASnapshot, model[record.snapshotOf] != nil else { return nil }
             return (record.snapshotOf, uuid)
         }
-        kinds.removeAll { ($0 == "snapshot" || $0 == "clone") && shallow.isEmpty || $0 == "revert" && reverts.isEmpty
-            || $0 == "resize" && small.isEmpty }
-        switch kinds.randomElement(using: &random) ?? "create" {
+        switch weightedKind(
+            healthy: healthy.count, shallow: !shallow.isEmpty, reverts: !reverts.isEmpty, small: !small.isEmpty)
+        {
         case "import-raw": return .importFile(pick(fixtures.filter { $0.format == "raw" }), name: name)
         case "import-vhd": return .importFile(pick(fixtures.filter { $0.format == "vhd" }), name: name)
         case "snapshot": return .snapshot(of: pick(shallow), name: name)
@@ -310,10 +323,38 @@ final class KillLoop {
             return .revert(vdi, to: snapshot)
         case "resize":
             let vdi = pick(small)
-            return .resize(vdi, to: (model[vdi]?.count ?? 0) + Int.random(in: 1...2, using: &random) * 2 * Self.mebibyte)
+            return .resize(
+                vdi, to: (model[vdi]?.count ?? 0) + Int.random(in: 1...2, using: &random) * 2 * Self.mebibyte)
         case "destroy": return .destroy(pick(healthy))
         default: return .create(name: name, size: Int.random(in: 1...3, using: &random) * 2 * Self.mebibyte)
         }
+    }
+
+    /// Every kind alike, but for the VDI count: under 3 only operations that add one, and from
+    /// 6 destroys likelier as VDIs accumulate (a killed destroy mostly did not happen, a killed
+    /// add often did; `destroyUnkilled` keeps the count under 10). Kinds without a possible
+    /// target drop out.
+    func weightedKind(healthy: Int, shallow: Bool, reverts: Bool, small: Bool) -> String {
+        let adders = ["create", "import-raw", "import-vhd"] + (shallow ? ["snapshot", "clone"] : [])
+        if healthy < 3 { return pick(adders) }
+        var weighted: [String] = adders + adders
+        if reverts { weighted += ["revert", "revert"] }
+        if small { weighted += ["resize", "resize"] }
+        weighted += [String](repeating: "destroy", count: 2 + 2 * max(0, healthy - 5))
+        return pick(weighted)
+    }
+
+    /// Destroys a VDI without a kill, to keep exports few: it must succeed, and the next listing
+    /// must not show the VDI (else it shows as an unexpected VDI).
+    func destroyUnkilled(_ uuid: String) {
+        context = (context.iteration, "destroy-unkilled", "(keeping the SR under 10 VDIs)")
+        guard let outcome = try? sm.run(["vdi-destroy", "uuid=\(uuid)"]), outcome.succeeded else {
+            fail("op-failed", "vdi-destroy uuid=\(uuid) failed unkilled")
+            quarantine(uuid)
+            return
+        }
+        model[uuid] = nil
+        verified[uuid] = nil
     }
 
     func pick<T>(_ choices: [T]) -> T { choices[Int(random.next() % UInt64(choices.count))] }
@@ -346,7 +387,10 @@ final class KillLoop {
         case .create(let name, let size):
             return ["vdi-create", "sr-uuid=\(sr)", "virtual-size=\(size)", "name-label=\(name)"]
         case .importFile(let fixture, let name):
-            return ["vdi-import", "sr-uuid=\(sr)", "filename=\(fixture.path)", "format=\(fixture.format)", "name-label=\(name)"]
+            return [
+                "vdi-import", "sr-uuid=\(sr)", "filename=\(fixture.path)", "format=\(fixture.format)",
+                "name-label=\(name)",
+            ]
         case .snapshot(let vdi, let name): return ["vdi-snapshot", "uuid=\(vdi)", "name-label=\(name)"]
         case .clone(let vdi, let name): return ["vdi-clone", "uuid=\(vdi)", "new-name-label=\(name)"]
         case .revert(let vdi, let snapshot): return ["vdi-revert", "uuid=\(vdi)", "snapshot-uuid=\(snapshot)"]
@@ -403,7 +447,8 @@ final class KillLoop {
             fail("next-command-failed", "vdi-list could not be started: \(error)")
             return nil
         }
-        guard outcome.succeeded, let listings = try? JSONDecoder().decode([VDIListingJSON].self, from: Data(outcome.output.utf8)),
+        guard outcome.succeeded,
+            let listings = try? JSONDecoder().decode([VDIListingJSON].self, from: Data(outcome.output.utf8)),
             let listing = listings.first(where: { $0.sr == sr })
         else {
             failedListings += 1
@@ -428,10 +473,25 @@ final class KillLoop {
             let path = srDirectory + "/\(uuid).vhd"
             let size = FileIdentity(path: path).map { "\($0.size) bytes" } ?? "no .vhd"
             let whole = (try? audit.vhdUtil.run(["check", "-n", path]))?.succeeded == true
+            let origin = knownLeftovers["\(uuid).vhd"]
             fail(
                 whole ? "scan-introduced uncommitted volume" : "scan-introduced half-written volume",
-                "sr-scan made \(uuid) a VDI (\(size), \(whole ? "passes" : "fails") vhd-util check)")
+                "sr-scan (of #\(context.iteration)) made \(uuid) a VDI (\(size), \(whole ? "passes" : "fails") vhd-util check)",
+                origin: origin)
             quarantine(uuid)
+        }
+        // Without a GC, a base copy whose children are all destroyed stays; the scan drops its
+        // record (hidden leaves are the GC's) but leaves the volume.
+        for uuid in report.forgotten where records[uuid]?.hidden == true {
+            let volume = "\(uuid).vhd"
+            guard FileIdentity(path: srDirectory + "/" + volume) != nil else { continue }
+            let scanContext: Context = (
+                context.iteration, "sr-scan", "after " + context.operation + " " + context.timing
+            )
+            knownLeftovers[volume] = scanContext
+            fail(
+                "leftover: base copy whose record sr-scan dropped",
+                "sr-scan forgot childless base copy \(uuid) and left \(volume)", origin: scanContext)
         }
     }
 
@@ -442,7 +502,8 @@ final class KillLoop {
         do {
             try srLock.acquire(.exclusive, timeout: .seconds(120))
             defer { try? srLock.release() }
-            report = audit.audit(records: listing, skipped: { skipped.contains($0) }, knownLeftovers: knownLeftovers)
+            report = audit.audit(
+                records: listing, skipped: { skipped.contains($0) }, knownLeftovers: Set(knownLeftovers.keys))
         } catch {
             fail("sr-lock", "the SR lock could not be taken for the audit: \(error)")
             return
@@ -450,12 +511,14 @@ final class KillLoop {
         chains = report.chains
         for problem in report.problems {
             if records[problem.subject] != nil {
-                let role = model[problem.subject] != nil ? "VDI" : records[problem.subject]?.hidden == true ? "base copy" : "new VDI"
+                let role =
+                    model[problem.subject] != nil
+                    ? "VDI" : records[problem.subject]?.hidden == true ? "base copy" : "new VDI"
                 fail(problem.invariant, "\(role) \(problem.subject): \(problem.detail)")
                 quarantine(problem.subject)
             } else {
                 fail(problem.invariant, problem.detail)
-                knownLeftovers.insert(problem.subject)
+                knownLeftovers[problem.subject] = context
             }
         }
     }
@@ -469,7 +532,11 @@ final class KillLoop {
         for uuid in model.keys.sorted() {
             guard let expected = model[uuid] else { continue }
             guard listed.contains(uuid) else {
-                if case .removes(uuid) = effect { happened = true } else { fail("vdi-lost", "\(uuid) is no longer listed") }
+                if case .removes(uuid) = effect {
+                    happened = true
+                } else {
+                    fail("vdi-lost", "\(uuid) is no longer listed")
+                }
                 model[uuid] = nil
                 continue
             }
@@ -511,7 +578,10 @@ final class KillLoop {
             guard case .adds(let content, let name, let snapshotOf) = effect, claimed == false,
                 outcome?.succeeded != true || record.uuid == outcome?.trimmedOutput
             else {
-                fail("unexpected-vdi", "\(record.uuid) '\(record.nameLabel)' (\(record.virtualSize) bytes) is listed; no operation made it")
+                fail(
+                    "unexpected-vdi",
+                    "\(record.uuid) '\(record.nameLabel)' (\(record.virtualSize) bytes) is listed; no operation made it"
+                )
                 quarantine(record.uuid)
                 continue
             }
@@ -527,9 +597,13 @@ final class KillLoop {
             }
             claimed = true
             model[record.uuid] = observed
-            if record.nameLabel != name { fail("name", "new VDI \(record.uuid) is named '\(record.nameLabel)', not '\(name)'") }
+            if record.nameLabel != name {
+                fail("name", "new VDI \(record.uuid) is named '\(record.nameLabel)', not '\(name)'")
+            }
             if record.isASnapshot != (snapshotOf != nil) || record.snapshotOf != (snapshotOf ?? "") {
-                fail("snapshot-fields", "new VDI \(record.uuid): is-a-snapshot \(record.isASnapshot), snapshot-of '\(record.snapshotOf)'")
+                fail(
+                    "snapshot-fields",
+                    "new VDI \(record.uuid): is-a-snapshot \(record.isASnapshot), snapshot-of '\(record.snapshotOf)'")
             }
         }
         return claimed
@@ -572,13 +646,16 @@ final class KillLoop {
                 for sector in 0..<(observed.count + 511) / 512 {
                     let offset = sector * 512
                     let length = min(512, observed.count - offset)
-                    if memcmp(seen.baseAddress! + offset, wanted.baseAddress! + offset, length) != 0 { differing.append(sector) }
+                    if memcmp(seen.baseAddress! + offset, wanted.baseAddress! + offset, length) != 0 {
+                        differing.append(sector)
+                    }
                     if memcmp(seen.baseAddress! + offset, zeros, length) == 0 { zeroSectors += 1 }
                 }
             }
         }
         let sectors = (observed.count + 511) / 512
-        return "exports \(observed.count) bytes (\(zeroSectors) of \(sectors) sectors zero) with \(differing.count) sectors "
+        return
+            "exports \(observed.count) bytes (\(zeroSectors) of \(sectors) sectors zero) with \(differing.count) sectors "
             + "differing from the model's, the first at sector \(differing.first ?? 0) (offset \((differing.first ?? 0) * 512))"
     }
 
@@ -612,17 +689,21 @@ final class KillLoop {
         let killed = runs.values.reduce(0) { $0 + $1.killed }
         var lines = [
             String(
-                format: "kill loop: seed 0x%016llx (KILLLOOP_SEED replays the choices), %d iterations in %.1f s, %d killed, %d not",
-                settings.seed, iterations, seconds, killed, iterations - killed),
+                format: "kill loop: seed 0x%016llx (KILLLOOP_SEED replays the choices), %d iterations in %.1f s: "
+                    + "%d killed mid-run, %d ended before their kill, %d unkilled measuring runs",
+                settings.seed, iterations, seconds, killed, unkilled.endedFirst, unkilled.measuring),
             "kill loop: sm start-up \(Self.milliseconds(startupSeconds)); per operation (runs, killed, typical unkilled duration):",
         ]
         for kind in Self.kinds {
             let run = runs[kind] ?? (0, 0)
-            lines.append("  \(kind): \(run.total) runs, \(run.killed) killed, typical \(typicalDuration(kind).map { Self.milliseconds($0) } ?? "?")")
+            lines.append(
+                "  \(kind): \(run.total) runs, \(run.killed) killed, typical \(typicalDuration(kind).map { Self.milliseconds($0) } ?? "?")"
+            )
         }
         lines.append(
             "kill loop: \(exportCount) exports; seconds spent: "
-                + spent.sorted { $0.value > $1.value }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(separator: ", "))
+                + spent.sorted { $0.value > $1.value }.map { "\($0.key) " + String(format: "%.1f", $0.value) }.joined(
+                    separator: ", "))
         var groups: [String: [KillLoopFinding]] = [:]
         for finding in findings { groups[finding.operation + " / " + finding.invariant, default: []].append(finding) }
         lines.append("kill loop: \(findings.count) failures in \(Set(findings.map(\.iteration)).count) iterations")

@@ -103,7 +103,9 @@ struct SRAudit {
         }
         if record.volumeType == "raw" {
             guard UInt64(identity.size) == record.virtualSize else {
-                return [problem("size-mismatch", "record says \(record.virtualSize) bytes, \(volume) has \(identity.size)")]
+                return [
+                    problem("size-mismatch", "record says \(record.virtualSize) bytes, \(volume) has \(identity.size)")
+                ]
             }
             return []
         }
@@ -193,6 +195,7 @@ struct SRAudit {
         if vdi.type == .vhd, summary(of: name) == nil || vhdCheck(path, identity: identity) != nil {
             return "leftover: half-written volume"
         }
+        if vdi.type == .vhd, summary(of: name)?.isHidden == true { return "leftover: orphaned base copy" }
         return "leftover: unreferenced volume"
     }
 
