@@ -22,7 +22,7 @@ extension SREngine {
         let intent = try beginIntent(.resize, vdi: uuid, ["size": "\(newSize)"], failure: "VDIResize")
         var undo: (() throws(SRError) -> Void)?
         do throws(SRError) {
-            undo = try resizeVolume(record, volume: volume, to: newSize, online: online)
+            try resizeVolume(record, volume: volume, to: newSize, online: online, undo: &undo)
             try faultPoint.check("resize:resized")
             let physical = volumeSize(volume)
             try commit(marking: intent) { metadata in
@@ -30,22 +30,28 @@ extension SREngine {
                 metadata.vdis[uuid]?.physicalUtilisation = physical
             }
         } catch {
-            if !isCommitted(intent) {
-                if (try? undo?()) != nil { completeIntent(intent) }
-            }
+            if !isCommitted(intent), undo == nil || (try? undo?()) != nil { completeIntent(intent) }
             throw error
         }
         if (try? removeResizeJournal(volume)) != nil { completeIntent(intent) }
         return try vdi(uuid)
     }
 
-    /// Resizes the volume itself; returns how to put it back before the commit point.
-    func resizeVolume(_ record: VDIRecord, volume: String, to newSize: UInt64, online: Bool)
-        throws(SRError) -> () throws(SRError) -> Void
-    {
+    /// Resizes the volume itself, setting `undo` to how to put it back (before the commit
+    /// point) before it changes anything, so even a resize that fails half-way is undone.
+    func resizeVolume(
+        _ record: VDIRecord, volume: String, to newSize: UInt64, online: Bool,
+        undo: inout (() throws(SRError) -> Void)?
+    ) throws(SRError) {
         if record.volumeType == .raw {
+            let oldSize = volumeSize(volume)
+            undo = { () throws(SRError) in
+                try EngineFailure.volume("VDIResize") { () throws(VolumeError) in
+                    try self.container.resize(volume, to: oldSize)
+                }
+            }
             try EngineFailure.volume("VDIResize") { () throws(VolumeError) in try container.resize(volume, to: newSize) }
-            return { () throws(SRError) in }
+            return
         }
         let command = online ? "vdi_resize_online" : "vdi_resize"
         let store = try openVolume(record, writable: true)
@@ -55,16 +61,18 @@ extension SREngine {
         let capacity = UInt64(image.header?.maxTableEntries ?? 0) * image.blockSize
         if newSize <= capacity {
             let footer = image.footer
-            try EngineFailure.vhd(command) { () throws(VHDError) in try Resize.fast(image, newSize: newSize) }
-            return { () throws(SRError) in
+            undo = { () throws(SRError) in
                 try EngineFailure.vhd(command) { () throws(VHDError) in try Resize.restore(image, footer: footer) }
             }
+            try EngineFailure.vhd(command) { () throws(VHDError) in try Resize.fast(image, newSize: newSize) }
+            return
         }
         guard !online else {
-            throw EngineFailure.error("VDIResize", "online growth of \(record.uuid) is limited to \(capacity) bytes (its preallocated BAT)")
+            throw EngineFailure.error(
+                "VDIResize", "online growth of \(record.uuid) is limited to \(capacity) bytes (its preallocated BAT)")
         }
+        undo = { () throws(SRError) in try self.revertResizeJournal(volume) }
         try journaledResize(volume: volume, store: store, newSize: newSize)
-        return { () throws(SRError) in try self.revertResizeJournal(volume) }
     }
 
     /// A full resize journaled in the volume `.journal-<volume>`, kept until the resize is

@@ -24,10 +24,7 @@ extension SREngine {
         do throws(SRError) {
             try performRevert(uuid, leaf: leaf, target: target, size: snapshot.virtualSize, intent: intent)
         } catch {
-            if !isCommitted(intent) {
-                try? undoRevert(leaf)
-                completeIntent(intent)
-            }
+            if !isCommitted(intent), (try? undoRevert(leaf)) != nil { completeIntent(intent) }
             throw error
         }
         if (try? finishRevert(leaf)) != nil { completeIntent(intent) }

@@ -79,10 +79,8 @@ extension SREngine {
                 record, volumes: volumes, base: base, clone: clone, isClone: isClone, now: now, names: names,
                 intent: intent, failure: failure)
         } catch {
-            if !isCommitted(intent) {
-                try? undoSnapshot(volumes)
-                completeIntent(intent)
-            }
+            // An undo that fails keeps its intent, so the next load tries again.
+            if !isCommitted(intent), (try? undoSnapshot(volumes)) != nil { completeIntent(intent) }
             throw error
         }
         // Past the commit point the snapshot exists whatever happens next: what is left only

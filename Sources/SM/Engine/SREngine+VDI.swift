@@ -95,8 +95,9 @@ extension SREngine {
             try commit(marking: intent) { $0.vdis[uuid] = created }
             try faultPoint.check("create:committed")
         } catch {
-            if !isCommitted(intent) {
-                try? EngineFailure.volume(failure) { () throws(VolumeError) in try container.remove(staging) }
+            if !isCommitted(intent),
+                (try? EngineFailure.volume(failure) { () throws(VolumeError) in try container.remove(staging) }) != nil
+            {
                 completeIntent(intent)
             }
             throw error
