@@ -29,7 +29,8 @@ struct CrashRecoveryTests {
     @Test(arguments: snapshotPoints.flatMap { [("vdi-snapshot", $0), ("vdi-clone", $0)] })
     func killedSnapshotOrCloneRecovers(verb: String, point: String) throws {
         let (cli, sr, vdi, image) = try populated()
-        let killed = try cli.run([verb, "uuid=\(vdi)", "name-label=copy"], environment: ["SM_FAULT_POINT": point])
+        let name = verb == "vdi-clone" ? "new-name-label=copy" : "name-label=copy"
+        let killed = try cli.run([verb, "uuid=\(vdi)", name], environment: ["SM_FAULT_POINT": point])
         #expect(killed.status == 137, "\(killed)")
         let listing = try #require(try cli.json([VDIListingJSON].self, "vdi-list", "sr-uuid=\(sr)").first)
         #expect(try exported(cli, vdi) == image)
