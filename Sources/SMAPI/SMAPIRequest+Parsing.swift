@@ -7,13 +7,7 @@ extension SMAPIRequest {
     /// - Throws: `SMAPIRequestError.malformedXML` for a bad document, or any other case from
     ///   `init(parsing: MethodCall)`.
     public init(parsing document: String, limits: XMLRPCLimits = .default) throws(SMAPIRequestError) {
-        let call: MethodCall
-        do {
-            call = try MethodCall(decoding: document, limits: limits)
-        } catch {
-            throw .malformedXML(error)
-        }
-        try self.init(parsing: call)
+        try self.init(parsing: Array(document.utf8), limits: limits)
     }
 
     /// Parses the plugin's argument as the bytes the toolstack passed, so a byte sequence

@@ -1,17 +1,9 @@
-/// SplitMix64: a small deterministic generator, so a printed seed reproduces a run's choices.
-struct SeededRandom: RandomNumberGenerator {
-    private(set) var state: UInt64
+import TestSupport
 
-    init(seed: UInt64) { state = seed }
+/// The kill loop's and the full-disk sweep's generator, with their data patterns and seeds.
+typealias SeededRandom = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// `count` bytes of the pattern `seed` names: a different byte stream for every seed, so a
     /// block read from the wrong place, the wrong disk or the wrong generation shows.
     static func pattern(seed: UInt64, count: Int) -> [UInt8] {

@@ -1,18 +1,8 @@
+import TestSupport
 import Testing
 import XMLRPC
 
-/// SplitMix64: a small seeded generator, so every run feeds the same mutations.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededGenerator = SplitMix64
 
 /// Random mutations of valid documents: each either decodes or throws `XMLRPCError`; none
 /// crashes or hangs, and whatever decodes re-encodes into a document that decodes again.

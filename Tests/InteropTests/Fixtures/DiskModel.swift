@@ -1,3 +1,4 @@
+import TestSupport
 /// The reference a virtual disk is checked against: what every byte must read as, kept
 /// sparse (written sectors only) so a 1 GiB disk costs only what was written.
 struct DiskModel {
@@ -80,20 +81,7 @@ struct DiskModel {
     }
 }
 
-/// A seeded generator (SplitMix64), so a failing random sequence can be replayed exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededGenerator = SplitMix64
 
 /// `count` bytes of a recognisable pattern: `seed` in the first byte of each 16, the offset
 /// within the buffer in the others, so a misplaced sector shows which one it was.
