@@ -31,4 +31,15 @@ extension SREngine {
     func isCommitted(_ intent: Intent) -> Bool {
         metadata.committedIntents.contains(intent.id)
     }
+
+    /// What makes a recorded intent unsafe to act on: recovery turns its uuid and parameters
+    /// into volume names, so one that could form a path (`/`, NUL) or names no VDI is left
+    /// alone, as an intent of an unknown kind is.
+    static func defect(of intent: Intent) -> String? {
+        guard Identifier.isUUID(intent.vdiUUID) else { return "VDI uuid \(intent.vdiUUID.prefix(64).debugDescription)" }
+        for (key, value) in intent.parameters where value.contains("/") || value.utf8.contains(0) || value.utf8.count > 255 {
+            return "parameter \(key.prefix(64).debugDescription) is \(value.prefix(64).debugDescription)"
+        }
+        return nil
+    }
 }

@@ -17,6 +17,10 @@ extension SREngine {
         var awaitingSave: [Intent] = []
         var unknownKinds = false
         for intent in pending.intents {
+            guard Self.defect(of: intent) == nil else {
+                unknownKinds = true
+                continue
+            }
             switch IntentKind(rawValue: intent.kind) {
             case .snapshot: try recoverSnapshot(intent)
             case .revert: try recoverRevert(intent)

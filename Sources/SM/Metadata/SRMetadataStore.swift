@@ -189,6 +189,23 @@ public struct SRMetadataStore: Sendable {
                 .newer(
                     "SR metadata model version \(metadata.version); this SM reads up to \(SRMetadata.currentVersion)"))
         }
+        if let defect = Self.defect(of: metadata) { return .failure(.payload(defect)) }
         return .success(metadata)
+    }
+
+    /// What makes decoded metadata unusable though its JSON is well formed: uuids become lock
+    /// names and volume names, so a record keyed or linked by anything but a canonical uuid
+    /// (`../x`, say) or filed under another uuid would let the damage reach outside the SR.
+    static func defect(of metadata: SRMetadata) -> String? {
+        guard Identifier.isUUID(metadata.sr.uuid) else { return "SR uuid \(metadata.sr.uuid.prefix(64).debugDescription)" }
+        for (key, record) in metadata.vdis {
+            guard Identifier.isUUID(key), record.uuid == key else {
+                return "VDI record \(key.prefix(64).debugDescription) holds uuid \(record.uuid.prefix(64).debugDescription)"
+            }
+            guard record.parent.isEmpty || Identifier.isUUID(record.parent) else {
+                return "VDI \(key) has parent \(record.parent.prefix(64).debugDescription)"
+            }
+        }
+        return nil
     }
 }
