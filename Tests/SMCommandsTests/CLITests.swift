@@ -1,5 +1,6 @@
 import BlockIO
 import Foundation
+import Glibc
 import Testing
 import VHD
 
@@ -164,6 +165,19 @@ struct CLITests {
         try result.requireSuccess()
         #expect(result.errorOutput.contains("importing: 100%"))
         #expect(!result.output.contains("%"))
+    }
+
+    /// A FIFO given as the file to import (either format) fails at once, saying what it is; the
+    /// import used to block in `open(2)` waiting for a writer. `run` kills `sm` past the bound.
+    @Test(arguments: ["pipe.vhd", "pipe.raw"])
+    func importOfAFIFOFailsPromptly(name: String) throws {
+        try sm.createSR()
+        let fifo = sm.path(name)
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let result = try sm.run(["vdi-import", "filename=\(fifo)"], timeout: 20)
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("\(fifo) is a FIFO, not a regular file or block device"), "\(result)")
+        #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.isEmpty ?? true)
     }
 
     @Test func usageErrorsNameTheProblem() throws {
