@@ -7,11 +7,16 @@ import VHDFormat
 /// tool can revert a crash).
 public enum Resize {
     /// The named steps of a full resize, for failure injection (blktap's
-    /// `VHD_UTIL_TEST_FAIL_RESIZE_*`).
+    /// `VHD_UTIL_TEST_FAIL_RESIZE_*`), reached where blktap reaches them.
     public enum Step: String, Sendable, CaseIterable {
+        /// The metadata is journaled and the disk disabled.
         case begin = "RESIZE_BEGIN"
+        /// Blocks were moved out of the metadata's way (only when any had to be).
         case dataMoved = "RESIZE_DATA_MOVED"
+        /// The metadata after the BAT was shifted (only when the BAT or batmap outgrew its
+        /// sectors).
         case metadataMoved = "RESIZE_METADATA_MOVED"
+        /// The grown header, BAT, batmap and footers are written; the disk is still disabled.
         case end = "RESIZE_END"
     }
 
