@@ -13,6 +13,9 @@ public enum BlockIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case shortRead(store: String, offset: UInt64, expected: Int, got: Int)
     /// A fault injected by a test (`FaultInjectingBlockStore`).
     case injectedFault(store: String, operation: String, index: Int)
+    /// A path that names neither a regular file nor a block device (a FIFO, a socket, a
+    /// character device, a directory): refused at open, before a read could block on it.
+    case notAStore(path: String, kind: FileKind)
 
     /// The POSIX errno that best describes this error, for tools that exit with one.
     public var errno: Int32 {
@@ -23,6 +26,7 @@ public enum BlockIOError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupported: return 95  // EOPNOTSUPP
         case .shortRead: return 5  // EIO
         case .injectedFault: return 5  // EIO
+        case .notAStore(_, let kind): return kind == .directory ? 21 : 22  // EISDIR, EINVAL
         }
     }
 
@@ -47,6 +51,8 @@ public enum BlockIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "short read from \(store) at offset \(offset): expected \(expected) bytes, got \(got)"
         case .injectedFault(let store, let operation, let index):
             return "injected fault in \(store) at \(operation) #\(index)"
+        case .notAStore(let path, let kind):
+            return "\(path) is a \(kind.rawValue), not a regular file or block device"
         }
     }
 
@@ -55,6 +61,7 @@ public enum BlockIOError: Error, Equatable, Sendable, CustomStringConvertible {
         case 1: return "EPERM"
         case 2: return "ENOENT"
         case 5: return "EIO"
+        case 6: return "ENXIO"
         case 9: return "EBADF"
         case 12: return "ENOMEM"
         case 13: return "EACCES"
@@ -66,6 +73,8 @@ public enum BlockIOError: Error, Equatable, Sendable, CustomStringConvertible {
         case 27: return "EFBIG"
         case 28: return "ENOSPC"
         case 30: return "EROFS"
+        case 36: return "ENAMETOOLONG"
+        case 40: return "ELOOP"
         case 95: return "EOPNOTSUPP"
         case 122: return "EDQUOT"
         default: return "errno"

@@ -46,12 +46,16 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
 
     /// Opens the existing regular file or block device at `path`.
     ///
+    /// Any other kind of file (a FIFO, a socket, a character device, a directory) is refused
+    /// with `.notAStore` without waiting: opening a FIFO would otherwise block until a writer
+    /// came, and reading one would block for ever.
+    ///
     /// - Parameters:
     ///   - readOnly: open with `O_RDONLY`; writes then throw `.readOnly`.
     ///   - direct: ask for `O_DIRECT`, falling back to cached I/O on `EINVAL`.
     public convenience init(path: String, readOnly: Bool = false, direct: Bool = false) throws(BlockIOError) {
-        let (descriptor, isDirect) = try Self.open(path, flags: readOnly ? O_RDONLY : O_RDWR, direct: direct)
-        try self.init(descriptor: descriptor, path: path, readOnly: readOnly, direct: isDirect)
+        let opened = try Self.open(path, flags: readOnly ? O_RDONLY : O_RDWR, direct: direct)
+        try self.init(opened, path: path, readOnly: readOnly)
     }
 
     /// Creates a regular file at `path`, `size` bytes long and sparse, and opens it read-write.
@@ -67,41 +71,32 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
         permissions: UInt32 = 0o600
     ) throws(BlockIOError) -> FileBlockStore {
         let flags = O_RDWR | O_CREAT | (mode == .exclusive ? O_EXCL : mode == .truncate ? O_TRUNC : 0)
-        let (descriptor, isDirect) = try open(path, flags: flags, direct: direct, permissions: mode_t(permissions))
-        do { try Syscalls.restrictMode(descriptor, to: mode_t(permissions), path: path) } catch {
-            Syscalls.close(descriptor)
+        let opened = try open(path, flags: flags, direct: direct, permissions: mode_t(permissions))
+        do { try Syscalls.restrictMode(opened.descriptor, to: mode_t(permissions), path: path) } catch {
+            Syscalls.close(opened.descriptor)
             throw error
         }
-        let store = try FileBlockStore(descriptor: descriptor, path: path, readOnly: false, direct: isDirect)
+        let store = try FileBlockStore(opened, path: path, readOnly: false)
         if size > 0 { try store.resize(to: size) }
         return store
     }
 
-    /// Takes ownership of `descriptor`, closing it if the file is of an unusable kind.
-    private init(descriptor: Int32, path: String, readOnly: Bool, direct: Bool) throws(BlockIOError) {
+    /// Takes ownership of an opened regular file or block device, closing it on failure.
+    private init(_ opened: Opened, path: String, readOnly: Bool) throws(BlockIOError) {
         let size: UInt64
-        let isBlockDevice: Bool
         do throws(BlockIOError) {
-            let status = try Syscalls.status(descriptor, path: path)
-            switch status.st_mode & S_IFMT {
-            case S_IFREG:
-                (size, isBlockDevice) = (UInt64(status.st_size), false)
-            case S_IFBLK:
-                (size, isBlockDevice) = (try Syscalls.blockDeviceSize(descriptor, path: path), true)
-            case S_IFDIR:
-                throw BlockIOError.system(call: "open", errno: EISDIR, path: path)
-            default:
-                throw BlockIOError.unsupported(store: path, operation: "open (not a regular file or block device)")
-            }
+            size =
+                opened.isBlockDevice
+                ? try Syscalls.blockDeviceSize(opened.descriptor, path: path) : UInt64(opened.status.st_size)
         } catch {
-            Syscalls.close(descriptor)
+            Syscalls.close(opened.descriptor)
             throw error
         }
-        self.descriptor = descriptor
+        self.descriptor = opened.descriptor
         self.path = path
         self.isReadOnly = readOnly
-        self.isDirect = direct
-        self.isBlockDevice = isBlockDevice
+        self.isDirect = opened.isDirect
+        self.isBlockDevice = opened.isBlockDevice
         self.currentSize = Atomic(size)
     }
 
@@ -271,26 +266,57 @@ public final class FileBlockStore: BlockStore, @unchecked Sendable {
         }
     }
 
-    /// Opens `path`, then turns on `O_DIRECT` when `direct`; returns whether it stuck.
-    /// Setting the flag after `open` keeps an `O_EXCL` create from half-succeeding when the
-    /// file system refuses direct I/O.
+    /// A descriptor of a regular file or block device, with the status it was checked by.
+    private struct Opened {
+        var descriptor: Int32
+        var status: stat
+        var isDirect: Bool
+        var isBlockDevice: Bool { status.st_mode & S_IFMT == S_IFBLK }
+    }
+
+    /// Opens `path` without blocking, refuses anything but a regular file or block device,
+    /// then makes I/O blocking again and turns on `O_DIRECT` when `direct`, saying whether it
+    /// stuck. `O_NONBLOCK` keeps the open of a FIFO from waiting for a writer (and `O_NOCTTY`
+    /// a terminal from becoming ours); the kind comes from `fstat` on the descriptor itself,
+    /// so nothing can swap the file between the check and the use. Setting `O_DIRECT` after
+    /// `open` keeps an `O_EXCL` create from half-succeeding when the file system refuses it.
     private static func open(
         _ path: String,
         flags: Int32,
         direct: Bool,
         permissions: mode_t = 0o600
-    ) throws(BlockIOError) -> (descriptor: Int32, isDirect: Bool) {
-        let descriptor = try Syscalls.open(path, flags: flags, permissions: permissions)
-        guard direct else { return (descriptor, false) }
+    ) throws(BlockIOError) -> Opened {
+        let descriptor: Int32
         do throws(BlockIOError) {
-            try Syscalls.addStatusFlags(descriptor, Syscalls.openDirect, path: path)
-            return (descriptor, true)
-        } catch  where error.errno == EINVAL {
-            // The file system refuses O_DIRECT (tmpfs before Linux 6.6): use the page cache.
-            return (descriptor, false)
+            descriptor = try Syscalls.open(path, flags: flags | O_NONBLOCK | O_NOCTTY, permissions: permissions)
+        } catch where error.errno == ENXIO || error.errno == EISDIR {
+            // A socket (ENXIO) or a directory opened for writing (EISDIR): say what it is.
+            if let status = Syscalls.status(of: path), !FileKind(mode: status.st_mode).holdsImages {
+                throw .notAStore(path: path, kind: FileKind(mode: status.st_mode))
+            }
+            throw error
+        }
+        do throws(BlockIOError) {
+            let status = try Syscalls.status(descriptor, path: path)
+            let kind = FileKind(mode: status.st_mode)
+            guard kind.holdsImages else { throw BlockIOError.notAStore(path: path, kind: kind) }
+            try Syscalls.removeStatusFlags(descriptor, O_NONBLOCK, path: path)
+            return Opened(descriptor: descriptor, status: status, isDirect: try enableDirect(descriptor, direct, path))
         } catch {
             Syscalls.close(descriptor)
             throw error
+        }
+    }
+
+    /// Turns on `O_DIRECT` when asked; false when not asked or the file system refuses it.
+    private static func enableDirect(_ descriptor: Int32, _ direct: Bool, _ path: String) throws(BlockIOError) -> Bool {
+        guard direct else { return false }
+        do throws(BlockIOError) {
+            try Syscalls.addStatusFlags(descriptor, Syscalls.openDirect, path: path)
+            return true
+        } catch where error.errno == EINVAL {
+            // The file system refuses O_DIRECT (tmpfs before Linux 6.6): use the page cache.
+            return false
         }
     }
 }

@@ -58,11 +58,30 @@ enum Syscalls {
     /// Adds `flags` (such as `O_DIRECT`) to an open file's status flags.
     /// The corresponding C function is `fcntl` (`F_GETFL`, then `F_SETFL`).
     static func addStatusFlags(_ descriptor: Int32, _ flags: Int32, path: String) throws(BlockIOError) {
+        try changeStatusFlags(descriptor, path: path) { $0 | flags }
+    }
+
+    /// Clears `flags` (such as `O_NONBLOCK`) from an open file's status flags.
+    /// The corresponding C function is `fcntl` (`F_GETFL`, then `F_SETFL`).
+    static func removeStatusFlags(_ descriptor: Int32, _ flags: Int32, path: String) throws(BlockIOError) {
+        try changeStatusFlags(descriptor, path: path) { $0 & ~flags }
+    }
+
+    private static func changeStatusFlags(
+        _ descriptor: Int32, path: String, _ change: (Int32) -> Int32
+    ) throws(BlockIOError) {
         let current = Glibc.fcntl(descriptor, F_GETFL)
         if current < 0 { throw .system(call: "fcntl", errno: errno, path: path) }
-        if Glibc.fcntl(descriptor, F_SETFL, current | flags) != 0 {
+        if Glibc.fcntl(descriptor, F_SETFL, change(current)) != 0 {
             throw .system(call: "fcntl", errno: errno, path: path)
         }
+    }
+
+    /// The status of the file `path` names, following links; nil when it cannot be had.
+    /// The corresponding C function is `stat`.
+    static func status(of path: String) -> stat? {
+        var result = stat()
+        return stat(path, &result) == 0 ? result : nil
     }
 
     /// Reads into all of `buffer` from `offset`, looping over partial transfers. Returns the

@@ -43,7 +43,9 @@ extension Image {
         let (batmapHeader, batmap) = try readBatmap(
             store: store, name: name, footer: footer, header: header, strict: options.writable)
         let endOfHeaders = Layout.endOfHeaders(footer: footer, header: header, batmap: batmapHeader)
-        try validateBlocks(name: name, bat: bat, header: header, endOfHeaders: endOfHeaders, limit: blockLimit)
+        try validateBlocks(
+            name: name, bat: bat, header: header, endOfHeaders: endOfHeaders, limit: blockLimit,
+            currentSize: footer.currentSize)
         let state = State(
             footer: footer, header: header, bat: bat, batmapHeader: batmapHeader, batmap: batmap,
             blocks: [:],
@@ -138,12 +140,21 @@ extension Image {
         return (batmapHeader, map)
     }
 
+    /// Every allocated block lies after the metadata and before the footer, overlaps no other,
+    /// and starts inside the virtual size: data past it could never be read, so an image whose
+    /// size was cut under its data (a footer saying 0 bytes over a written block) is refused
+    /// rather than read, imported or written as empty.
     static func validateBlocks(
-        name: String, bat: BlockAllocationTable, header: DynamicHeader, endOfHeaders: UInt64, limit: UInt64
+        name: String, bat: BlockAllocationTable, header: DynamicHeader, endOfHeaders: UInt64, limit: UInt64,
+        currentSize: UInt64
     ) throws(VHDError) {
         let span = header.bitmapSize + UInt64(header.blockSize)
         var placed: [(start: UInt64, block: Int)] = []
         for (block, entry) in bat.entries.enumerated() where entry != BlockAllocationTable.unused {
+            if UInt64(block) * UInt64(header.blockSize) >= currentSize {
+                throw .blockBeyondVirtualSize(
+                    image: name, block: block, blockSize: header.blockSize, currentSize: currentSize)
+            }
             let start = UInt64(entry) * sectorSize
             if start < endOfHeaders {
                 throw .invalid(image: name, problem: "block \(block) at \(start) lies inside the metadata (which ends at \(endOfHeaders))")

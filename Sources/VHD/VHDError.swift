@@ -33,6 +33,10 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidArgument(String)
     /// A parent path that is not allowed (outside the confinement root, or malformed).
     case forbiddenParentPath(image: String, path: String, reason: String)
+    /// A block is allocated wholly beyond the current (virtual) size, so its data could never
+    /// be read: the footer's size was cut (to 0, say) under data. blktap's `check` reports
+    /// such a footer as "geometry too large" when the geometry still says the old size.
+    case blockBeyondVirtualSize(image: String, block: Int, blockSize: UInt32, currentSize: UInt64)
     /// A journaled operation failed and was rolled back; `cause` is why it failed and
     /// `causeErrno` the errno that failure carried.
     case rolledBack(operation: String, cause: String, causeErrno: Int32)
@@ -54,6 +58,7 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noSpace: return 28
         case .invalidArgument: return 22
         case .forbiddenParentPath: return 1  // EPERM
+        case .blockBeyondVirtualSize: return 22
         case .rolledBack(_, _, let causeErrno): return causeErrno
         }
     }
@@ -80,6 +85,9 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidArgument(let message): return message
         case .forbiddenParentPath(let image, let path, let reason):
             return "\(image): parent path '\(path)' refused: \(reason)"
+        case .blockBeyondVirtualSize(let image, let block, let blockSize, let currentSize):
+            return
+                "\(image): invalid VHD: block \(block) is allocated but starts at virtual byte \(UInt64(block) * UInt64(blockSize)), at or beyond the current size of \(currentSize) bytes"
         case .rolledBack(let operation, let cause, _): return "\(operation) failed and was rolled back: \(cause)"
         }
     }

@@ -79,6 +79,8 @@ public struct BlockAllocationTable: Hashable, Sendable {
         return (UInt64(first * 4), bytes)
     }
 
-    /// Bytes of a table of `entries` entries, padded to a sector.
-    public static func paddedSize(entries: Int) -> UInt64 { roundUp(UInt64(entries) * 4, to: sectorSize) }
+    /// Bytes of a table of `entries` entries, padded to a sector and never less than one:
+    /// blktap's `vhd_bytes_padded` rounds 0 up to a sector, so an empty BAT still takes one and
+    /// the batmap of a 0-byte disk sits at 2048, where blktap's `check` looks for it.
+    public static func paddedSize(entries: Int) -> UInt64 { max(sectorSize, roundUp(UInt64(entries) * 4, to: sectorSize)) }
 }

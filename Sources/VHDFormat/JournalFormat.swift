@@ -56,7 +56,10 @@ public struct JournalHeader: Hashable, Sendable {
     }
 }
 
-/// One journal entry's 32-byte record (`vhd_journal_entry_t`).
+/// One journal entry's 32-byte record (`vhd_journal_entry_t`): cookie, type, size, offset and
+/// checksum, big-endian, then the 4 bytes of padding the C struct ends with. blktap never sets
+/// that padding (it is whatever was on its stack) yet sums it into the checksum, so the bytes
+/// read are kept and summed: zeroing them would reject blktap's own journals.
 public struct JournalEntry: Hashable, Sendable {
     public static let size = 32
     public static let cookie: UInt64 = 0xAAAA_1234_4321_AAAA
@@ -74,20 +77,24 @@ public struct JournalEntry: Hashable, Sendable {
     }
 
     public var kind: Kind
-    /// Payload bytes (a multiple of 512).
+    /// Payload bytes (a non-zero multiple of 512).
     public var size: UInt32
     /// Where in the VHD the payload belongs.
     public var offset: UInt64
     public var checksum: UInt32
+    /// The struct padding after the checksum, as stored (zero in the journals we write).
+    public var padding: [UInt8]
 
     public init(kind: Kind, offset: UInt64, payload: [UInt8]) {
         self.kind = kind
         self.size = UInt32(payload.count)
         self.offset = offset
         self.checksum = 0
+        self.padding = [0, 0, 0, 0]
         self.checksum = JournalEntry.checksum(record: encodedRecord(checksum: 0), payload: payload)
     }
 
+    /// Decodes a record; nil when its cookie or type is not one blktap writes.
     public init?(decoding bytes: [UInt8]) {
         guard bytes.count >= JournalEntry.size, bytes.bigEndianUInt64(at: 0) == JournalEntry.cookie,
             let kind = Kind(rawValue: bytes.bigEndianUInt32(at: 8))
@@ -96,6 +103,7 @@ public struct JournalEntry: Hashable, Sendable {
         size = bytes.bigEndianUInt32(at: 12)
         offset = bytes.bigEndianUInt64(at: 16)
         checksum = bytes.bigEndianUInt32(at: 24)
+        padding = bytes.bytes(at: 28, count: 4)
     }
 
     public func encoded() -> [UInt8] { encodedRecord(checksum: checksum) }
@@ -107,10 +115,16 @@ public struct JournalEntry: Hashable, Sendable {
         bytes.setBigEndian(size, at: 12)
         bytes.setBigEndian(offset, at: 16)
         bytes.setBigEndian(checksum, at: 24)
+        bytes.setBytes(padding, at: 28)
         return bytes
     }
 
-    /// `~(Σ record bytes with checksum 0 + Σ payload bytes)`.
+    /// Whether the size is one blktap accepts (`vhd_journal_validate_entry`): non-zero, whole
+    /// sectors.
+    public var hasValidSize: Bool { size != 0 && size % 512 == 0 }
+
+    /// `~(Σ record bytes with checksum 0, padding included + Σ payload bytes)`
+    /// (`vhd_journal_checksum_entry`).
     public static func checksum(record: [UInt8], payload: [UInt8]) -> UInt32 {
         var sum: UInt32 = 0
         for byte in record { sum &+= UInt32(byte) }

@@ -1,8 +1,9 @@
 import Glibc
 import VHD
 
-/// `vhd-util resize -n NAME -s MiB (-j JOURNAL | -f)`: grows an image, journaled (moving blocks
-/// out of the BAT's way) or fast (within a preallocated BAT). Fixed disks may also shrink.
+/// `vhd-util resize -n NAME -s MiB (-j JOURNAL | -f)`: grows a dynamic or differencing image,
+/// journaled (moving blocks out of the BAT's way) or fast (within a preallocated BAT). Like
+/// blktap's, it refuses fixed disks.
 struct ResizeCommand: Subcommand {
     static let name = "resize"
     static let optionString = "n:s:j:fh"
@@ -65,9 +66,14 @@ struct ResizeCommand: Subcommand {
             console.print("creating journal failed: -\(Errno.exists)")
             return Errno.exists
         }
+        // blktap's `vhd_journal_create` fails on a fixed disk (no BAT to journal), whatever the size.
+        guard image.isDynamic else {
+            console.print("creating journal failed: -\(Errno.invalid)")
+            return Errno.invalid
+        }
         let current = image.footer.currentSize
         if bytes >> 9 == current >> 9 { return 0 }
-        if image.isDynamic && bytes < current {
+        if bytes < current {
             console.print("dynamic shrink not fully implemented")
             console.print("resize failed: -\(Errno.notImplemented)")
             return Errno.notImplemented

@@ -27,6 +27,12 @@ struct RevertCommand: Subcommand {
                 return code
             }
         }
+        // blktap reads (and checks) the whole journal when it opens it, before any write.
+        do { try Journal.check(journalPath: journal) } catch {
+            console.log(error)
+            console.print("opening journal failed: -\(error.errno)")
+            return error.errno
+        }
         do {
             try Journal.revert(path: path, journalPath: journal)
             return 0

@@ -86,12 +86,12 @@ import Testing
         #expect(throws: BlockIOError.readOnly(store: path)) { try store.discard(0..<4096) }
     }
 
-    @Test func openingMissingPathsAndDirectoriesNamesTheCall() throws {
+    @Test func openingMissingPathsNamesTheCallAndDirectoriesTheirKind() throws {
         let missing = directory.path(for: "missing.img")
         #expect(throws: BlockIOError.system(call: "open", errno: ENOENT, path: missing)) {
             _ = try FileBlockStore(path: missing)
         }
-        #expect(throws: BlockIOError.system(call: "open", errno: EISDIR, path: directory.path)) {
+        #expect(throws: BlockIOError.notAStore(path: directory.path, kind: .directory)) {
             _ = try FileBlockStore(path: directory.path, readOnly: true)
         }
     }

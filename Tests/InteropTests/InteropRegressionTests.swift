@@ -71,7 +71,7 @@ import VHDFormat
         let image: Image
         do {
             image = try Create.image(on: MemoryBlockStore(), options: .init(virtualSize: 1000))
-        } catch let error as VHDError {
+        } catch {
             guard case .invalidArgument = error else { throw error }
             return
         }

@@ -38,9 +38,11 @@ final class CLIHarness: @unchecked Sendable {
     /// `sm arguments…`.
     func run(_ arguments: String...) throws -> ToolResult { try run(arguments) }
 
-    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ToolResult {
+    func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: Double = 120) throws
+        -> ToolResult
+    {
         try Tool(name: "sm", path: try #require(Self.binary)).run(
-            arguments, environment: environment.merging(extra) { $1 }, timeout: 120)
+            arguments, environment: environment.merging(extra) { $1 }, timeout: timeout)
     }
 
     /// `sm arguments…` started by a shell that first sets the umask to `mask` (octal), as a

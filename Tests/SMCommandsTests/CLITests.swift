@@ -1,7 +1,9 @@
 import BlockIO
 import Foundation
+import Glibc
 import Testing
 import VHD
+import VHDFormat
 
 /// The `sm` verbs end to end on a directory SR, through the built executable.
 @Suite(.enabled(if: CLIHarness.binary != nil, "needs the built sm executable"))
@@ -164,6 +166,39 @@ struct CLITests {
         try result.requireSuccess()
         #expect(result.errorOutput.contains("importing: 100%"))
         #expect(!result.output.contains("%"))
+    }
+
+    /// A FIFO given as the file to import (either format) fails at once, saying what it is; the
+    /// import used to block in `open(2)` waiting for a writer. `run` kills `sm` past the bound.
+    @Test(arguments: ["pipe.vhd", "pipe.raw"])
+    func importOfAFIFOFailsPromptly(name: String) throws {
+        try sm.createSR()
+        let fifo = sm.path(name)
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let result = try sm.run(["vdi-import", "filename=\(fifo)"], timeout: 20)
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("\(fifo) is a FIFO, not a regular file or block device"), "\(result)")
+        #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.isEmpty ?? true)
+    }
+
+    /// A VHD whose size was cut to 0 under 1 MiB of data is refused, naming the block and the
+    /// size, instead of being imported as an empty VDI.
+    @Test func importOfAVHDWhoseSizeWasCutUnderItsDataIsRefused() throws {
+        try sm.createSR()
+        let path = sm.path("cut.vhd")
+        let image = try Create.image(on: try FileBlockStore.create(path: path), name: path, options: .init(virtualSize: 2 << 20))
+        try [UInt8](repeating: 0x5A, count: 1 << 20).withUnsafeBytes { try image.write($0, at: 0) }
+        try image.flush()
+        let store = try FileBlockStore(path: path)
+        var footer = try Footer(decoding: try store.read(count: 512, at: store.size - 512))
+        footer.currentSize = 0
+        footer.storedChecksum = footer.computedChecksum
+        try store.write(footer.encoded(), at: store.size - 512)
+        try store.write(footer.encoded(), at: 0)
+        let result = try sm.run("vdi-import", "filename=\(path)")
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("block 0 is allocated but starts at virtual byte 0, at or beyond the current size of 0 bytes"), "\(result)")
+        #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.isEmpty ?? true)
     }
 
     @Test func usageErrorsNameTheProblem() throws {

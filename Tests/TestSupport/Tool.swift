@@ -131,8 +131,8 @@ public final class RunningTool: @unchecked Sendable {
         command = ([tool.path] + arguments).map(RunningTool.quoted).joined(separator: " ")
         outputDirectory = NSTemporaryDirectory() + "/tool-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
-        FileManager.default.createFile(atPath: outputDirectory + "/stderr", contents: nil)
+        _ = FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: outputDirectory + "/stderr", contents: nil)
         process.executableURL = URL(fileURLWithPath: tool.path)
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
@@ -143,7 +143,7 @@ public final class RunningTool: @unchecked Sendable {
         process.standardError = FileHandle(forWritingAtPath: outputDirectory + "/stderr")
         if let input {
             let inputPath = outputDirectory + "/stdin"
-            FileManager.default.createFile(atPath: inputPath, contents: Data(input))
+            _ = FileManager.default.createFile(atPath: inputPath, contents: Data(input))
             process.standardInput = FileHandle(forReadingAtPath: inputPath)
         } else {
             process.standardInput = FileHandle(forReadingAtPath: "/dev/null")

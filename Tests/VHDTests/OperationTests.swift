@@ -44,10 +44,11 @@ import VHDFormat
         #expect(head == before)
     }
 
-    /// Kills the resize at every write, then reverts from the journal: the image is back,
-    /// byte for byte, as it was.
+    /// Kills the resize at every write (the later ones fail too, as after a crash), then
+    /// reverts from the journal: the image is back, byte for byte, as it was.
     @Test func crashAtEveryWriteOfAResizeIsReverted() throws {
         let (pristine, before) = try Self.populated()
+        let pristineBytes = try pristine.read(count: Int(pristine.size), at: 0)
         var index = 0
         var completed = false
         while !completed {
@@ -59,6 +60,7 @@ import VHDFormat
                 completed = true
             } catch {
                 try Journal.revert(vhd: store, journal: journal)
+                #expect(try store.read(count: Int(store.size), at: 0) == pristineBytes, "crash at write \(index)")
                 let reverted = try Image.open(store: store)
                 #expect(reverted.virtualSize == 200 << 20, "crash at write \(index)")
                 #expect(try readAll(Chain(layers: [reverted])) == before, "crash at write \(index)")
@@ -66,6 +68,34 @@ import VHDFormat
             index += 1
         }
         #expect(index > 5)
+    }
+
+    /// A resize that committed leaves a journal of just its header: reverting it changes
+    /// nothing but re-enabling the disk, for a crash between the commit and the enable.
+    @Test func aCommittedJournalOnlyReEnablesTheDisk() throws {
+        let (store, before) = try Self.populated()
+        let journal = MemoryBlockStore()
+        try Resize.journaled(store: store, name: "grow", newSize: 4 << 30, journal: journal)
+        #expect(journal.size == 512)
+        let header = try #require(JournalHeader(decoding: try journal.read(count: 512, at: 0)))
+        #expect(header.dataEntries == 0 && header.metadataEntries == 0)
+        let grown = try store.read(count: Int(store.size), at: 0)
+        try Journal.revert(vhd: store, journal: journal)
+        #expect(try store.read(count: Int(store.size), at: 0) == grown)
+
+        var footer = try Image.open(store: store).footer
+        footer.cookie = Array(Footer.poisonCookie.utf8)
+        footer.storedChecksum = footer.computedChecksum
+        try store.write(footer.encoded(), at: store.size - 512)
+        try store.write(footer.encoded(), at: 0)
+        #expect(throws: VHDError.disabled(image: store.name)) { _ = try Image.open(store: store) }
+        try Journal.revert(vhd: store, journal: journal)
+        #expect(try store.read(count: Int(store.size), at: 0) == grown)
+        let reopened = try Image.open(store: store)
+        #expect(reopened.virtualSize == 4 << 30)
+        var head = [UInt8](repeating: 0, count: before.count)
+        try head.withUnsafeMutableBytes { try Chain(layers: [reopened]).read(into: $0, at: 0) }
+        #expect(head == before)
     }
 
     @Test func dynamicShrinkIsRefusedWithENOSYS() throws {

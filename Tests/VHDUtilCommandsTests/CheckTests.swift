@@ -1,3 +1,4 @@
+import BlockIO
 import Foundation
 import Testing
 import VHD
@@ -35,6 +36,24 @@ import VHDUtilCommands
         let directory = vhdUtil("check", "-n", workspace.path)
         #expect(directory.stdout == "\(workspace.path) is not a regular file or block device\n")
         #expect(directory.status == 22)
+    }
+
+    /// Finding 8's disk: 1 MiB written, then the size cut to 0 under it. `check` rejects it by
+    /// its geometry (still 2 MiB), and the strict open every writer and import uses refuses it
+    /// too, by the block past the size, instead of reading it as an empty disk.
+    @Test func aSizeCutToZeroUnderDataIsRejectedByCheckAndByTheStrictOpen() throws {
+        let workspace = try Workspace()
+        let image = try workspace.create("cut.vhd", megabytes: 2)
+        try workspace.write(image, byte: 0x5A, count: 1 << 20, at: 0)
+        try workspace.rewriteFooters("cut.vhd") { $0.currentSize = 0 }
+        let path = workspace.path("cut.vhd")
+        let run = vhdUtil("check", "-n", path)
+        #expect(run.status == 22)
+        #expect(run.stdout == "primary footer invalid: geometry too large\n" + Self.dump(path))
+        let store = try FileBlockStore(path: path, readOnly: true)
+        #expect(throws: VHDError.blockBeyondVirtualSize(image: path, block: 0, blockSize: 2 << 20, currentSize: 0)) {
+            _ = try Image.open(store: store, name: path)
+        }
     }
 
     @Test func corruptPrimaryFooterIsReportedThenTheMetadataDumped() throws {

@@ -28,6 +28,22 @@ import VHDUtilCommands
         #expect(vhdUtil("check", "-n", path).stdout == "\(path) is valid\n")
     }
 
+    /// blktap pads an empty BAT to a whole sector (`vhd_bytes_padded(0)` is 512), so a 0 MiB disk
+    /// is 3,584 bytes with its batmap header at 2048; a 3,072-byte layout fails blktap's `check`.
+    @Test func aZeroSizedDiskHasBlktapsLayout() throws {
+        let workspace = try Workspace()
+        let path = workspace.path("z.vhd")
+        #expect(vhdUtil("create", "-n", path, "-s", "0").status == 0)
+        #expect(try workspace.size("z.vhd") == 3584)
+        #expect(try workspace.bytes("z.vhd", at: 1536, count: 512) == [UInt8](repeating: 0, count: 512))
+        #expect(try workspace.bytes("z.vhd", at: 2048, count: 8) == Array("tdbatmap".utf8))
+        #expect(try workspace.bytes("z.vhd", at: 3072, count: 8) == Array("conectix".utf8))
+        let dump = vhdUtil("read", "-p", "-n", path).stdout
+        #expect(dump.contains("Max BAT size        : 0\n"))
+        #expect(dump.contains("Batmap offset       : 2560\n"))
+        #expect(vhdUtil("check", "-n", path).stdout == "\(path) is valid\n")
+    }
+
     @Test func metadataPreallocationSizesTheBATAndMayNotBeSmaller() throws {
         let workspace = try Workspace()
         let path = workspace.path("p.vhd")
@@ -87,7 +103,7 @@ import VHDUtilCommands
 
     @Test func rawParentSnapshotTakesTheFileSize() throws {
         let workspace = try Workspace()
-        FileManager.default.createFile(atPath: workspace.path("base.raw"), contents: Data(repeating: 9, count: 5 << 20))
+        #expect(FileManager.default.createFile(atPath: workspace.path("base.raw"), contents: Data(repeating: 9, count: 5 << 20)))
         let leaf = workspace.path("leaf.vhd")
         #expect(vhdUtil("snapshot", "-m", "-n", leaf, "-p", workspace.path("base.raw")).status == 0)
         #expect(vhdUtil("query", "-n", leaf, "-v", "-d").stdout == "5\nchain depth: 2\n")

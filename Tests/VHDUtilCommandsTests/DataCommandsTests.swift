@@ -44,7 +44,7 @@ import VHDUtilCommands
     @Test func anExistingJournalIsRefused() throws {
         let workspace = try Workspace()
         try workspace.create("x.vhd", megabytes: 10)
-        FileManager.default.createFile(atPath: workspace.path("journal"), contents: Data())
+        _ = FileManager.default.createFile(atPath: workspace.path("journal"), contents: Data())
         let run = vhdUtil("resize", "-n", workspace.path("x.vhd"), "-s", "20", "-j", workspace.path("journal"))
         #expect(run.stdout == "creating journal failed: -17\n")
         #expect(run.status == 17)
@@ -163,7 +163,7 @@ import VHDUtilCommands
         let workspace = try Workspace()
         var bytes = [UInt8](repeating: 0, count: 6 << 20)
         for index in stride(from: 0, to: bytes.count, by: 4099) { bytes[index] = UInt8(truncatingIfNeeded: index) }
-        FileManager.default.createFile(atPath: workspace.path("in.raw"), contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: workspace.path("in.raw"), contents: Data(bytes))
         #expect(vhdUtil("convert", workspace.path("in.raw"), workspace.path("mid.vhd")).status == 0)
         #expect(vhdUtil("check", "-n", workspace.path("mid.vhd")).status == 0)
         let run = vhdUtil("convert", "-p", workspace.path("mid.vhd"), workspace.path("out.img"))
@@ -175,7 +175,7 @@ import VHDUtilCommands
 
     @Test func convertFormatsCanBeGivenExplicitly() throws {
         let workspace = try Workspace()
-        FileManager.default.createFile(atPath: workspace.path("in.bin"), contents: Data(repeating: 1, count: 1 << 20))
+        _ = FileManager.default.createFile(atPath: workspace.path("in.bin"), contents: Data(repeating: 1, count: 1 << 20))
         #expect(vhdUtil("convert", "-O", "fixed", workspace.path("in.bin"), workspace.path("out.disk")).status == 0)
         #expect(
             vhdUtil("read", "-p", "-n", workspace.path("out.disk")).stdout

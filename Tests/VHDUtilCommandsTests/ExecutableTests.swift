@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import VHDFormat
 
@@ -21,22 +22,11 @@ import VHDFormat
         var stderr: String
     }
 
+    /// Runs the binary with its output in files: reading pipes with Foundation traps on an
+    /// interrupted read (EINTR) when many tests start processes at once.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(binary))
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try Tool(name: "vhd-util", path: try #require(binary)).run(arguments, environment: environment)
+        return Result(status: result.status, stdout: result.output, stderr: result.errorOutput)
     }
 
     @Test(.enabled(if: binary != nil))

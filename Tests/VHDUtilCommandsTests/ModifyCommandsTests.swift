@@ -51,7 +51,7 @@ import VHDUtilCommands
 
     @Test func repairOfAnUnreadableFileReportsTheOpenError() throws {
         let workspace = try Workspace()
-        FileManager.default.createFile(atPath: workspace.path("junk"), contents: Data(count: 2048))
+        _ = FileManager.default.createFile(atPath: workspace.path("junk"), contents: Data(count: 2048))
         let run = vhdUtil("repair", "-n", workspace.path("junk"))
         #expect(run.stdout == "error opening \(workspace.path("junk")): -22\n")
         #expect(run.status == 22)

@@ -203,7 +203,7 @@ import VHDUtilCommands
 
     @Test func unopenableFileGetsTheRawHeaderDump() throws {
         let workspace = try Workspace()
-        FileManager.default.createFile(atPath: workspace.path("junk"), contents: Data(count: 4096))
+        _ = FileManager.default.createFile(atPath: workspace.path("junk"), contents: Data(count: 4096))
         let path = workspace.path("junk")
         let run = vhdUtil("read", "-p", "-n", path)
         #expect(run.status == 22)

@@ -93,7 +93,7 @@ import VHDUtilCommands
 
     @Test func rawParentsFoundWithScanParentsAreHiddenAndSizedByTheFile() throws {
         let workspace = try Workspace()
-        FileManager.default.createFile(atPath: workspace.path("base.raw"), contents: Data(count: 5 << 20))
+        _ = FileManager.default.createFile(atPath: workspace.path("base.raw"), contents: Data(count: 5 << 20))
         #expect(
             vhdUtil("snapshot", "-m", "-n", workspace.path("leaf.vhd"), "-p", workspace.path("base.raw")).status == 0)
         let run = vhdUtil("scan", "-a", workspace.path("leaf.vhd"))
@@ -147,7 +147,7 @@ import VHDUtilCommands
 
     @Test func unopenableImagesReportOpeningFile() throws {
         let workspace = try Workspace()
-        FileManager.default.createFile(atPath: workspace.path("junk.vhd"), contents: Data(count: 4096))
+        _ = FileManager.default.createFile(atPath: workspace.path("junk.vhd"), contents: Data(count: 4096))
         let run = vhdUtil("scan", workspace.path("junk.vhd"))
         #expect(run.status == 22)
         #expect(run.stdout == "vhd=\(workspace.path("junk.vhd")) scan-error=-22 error-message='opening file'\n")

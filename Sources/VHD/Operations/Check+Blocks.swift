@@ -175,7 +175,12 @@ extension Check.Run {
     /// `vhd_util_check_validate_parent`.
     func parentProblem(_ image: LenientImage, location: String) -> String? {
         guard let header = image.header, !image.hasRawParent, !options.ignoreParentUUID else { return nil }
-        guard let parent = try? LenientImage.open(path: location) else { return "error opening parent" }
+        let parent: LenientImage
+        do { parent = try LenientImage.open(path: location) } catch {
+            // blktap's words, plus why when the path is no image at all (blktap hangs on a FIFO).
+            if case .io(.notAStore) = error { return "error opening parent: \(error)" }
+            return "error opening parent"
+        }
         return parent.footer.uuid == header.parentUUID ? nil : "invalid parent uuid"
     }
 }

@@ -3,14 +3,20 @@ import Glibc
 import VHDFormat
 
 /// Growing images: fast (within the preallocated BAT, safe while the disk is in use) and full
-/// (growing the BAT, moving blocks out of its way, journaled so a crash can be reverted).
+/// (growing the BAT, moving blocks out of its way, journaled in blktap's format so that either
+/// tool can revert a crash).
 public enum Resize {
     /// The named steps of a full resize, for failure injection (blktap's
-    /// `VHD_UTIL_TEST_FAIL_RESIZE_*`).
+    /// `VHD_UTIL_TEST_FAIL_RESIZE_*`), reached where blktap reaches them.
     public enum Step: String, Sendable, CaseIterable {
+        /// The metadata is journaled and the disk disabled.
         case begin = "RESIZE_BEGIN"
+        /// Blocks were moved out of the metadata's way (only when any had to be).
         case dataMoved = "RESIZE_DATA_MOVED"
+        /// The metadata after the BAT was shifted (only when the BAT or batmap outgrew its
+        /// sectors).
         case metadataMoved = "RESIZE_METADATA_MOVED"
+        /// The grown header, BAT, batmap and footers are written; the disk is still disabled.
         case end = "RESIZE_END"
     }
 
@@ -40,9 +46,11 @@ public enum Resize {
         try fast(try FileAccess.image(path, writable: true), newSize: newSize)
     }
 
-    /// Grows (or, for fixed disks, shrinks) `path` to `newSize`, journaling in `journalPath`.
-    /// On failure the journal is replayed and the error reported as `.rolledBack`; after a
-    /// crash, `Journal.revert(path:journalPath:)` restores the image.
+    /// Grows the dynamic or differencing disk at `path` to `newSize`, journaling in
+    /// `journalPath` as blktap's `resize -j` does (the journal must not exist). On failure the
+    /// journal is replayed and the error reported as `.rolledBack`; after a crash,
+    /// `Journal.revert(path:journalPath:)` (or blktap's `vhd-util revert`) restores the image
+    /// byte for byte. A fixed disk is refused with EINVAL, as blktap refuses it.
     public static func journaled(
         path: String, newSize: UInt64, journalPath: String, failAt: ((Step) throws(VHDError) -> Void)? = nil
     ) throws(VHDError) {
@@ -54,24 +62,18 @@ public enum Resize {
         try Journal.removeJournal(journalPath)
     }
 
-    /// The store-level full resize (testable over fault-injecting stores).
+    /// The store-level journaled grow (testable over fault-injecting stores); `journal` must be
+    /// empty. On success the VHD is enabled, then the journal committed (left holding only its
+    /// header, which `Journal.revert` treats as nothing to undo).
     public static func journaled(
         store: any BlockStore, name: String, newSize: UInt64, journal: any BlockStore,
         failAt: ((Step) throws(VHDError) -> Void)? = nil
     ) throws(VHDError) {
         let image = try Image.open(store: store, name: name, options: .readWrite)
         let plan = try ResizePlan(image: image, newSize: newSize)
-        let footerOffset: UInt64
-        switch image.footerSource {
-        case .primary(let offset): footerOffset = offset
-        case .backup: footerOffset = image.physicalUtilisation - UInt64(Footer.size)
-        }
-        let regions = Journal.metadataRegions(of: image, footerOffset: footerOffset) + plan.dataRegions
-        try Journal.begin(vhd: image, footerOffset: footerOffset, regions: regions, into: journal)
-        do {
-            try failAt?(.begin)
-            try plan.apply(to: store, failAt: failAt)
-        } catch {
+        let writer: JournalWriter
+        do { writer = try ResizeRun(image: image, plan: plan, failAt: failAt).run(journal: journal) } catch {
+            guard journal.size > 0 else { throw error }
             do { try Journal.revert(vhd: store, journal: journal) } catch let revertError {
                 throw .rolledBack(
                     operation: "resize of \(name)", cause: "\(error); revert also failed: \(revertError)",
@@ -79,6 +81,11 @@ public enum Resize {
             }
             throw .rolledBack(operation: "resize of \(name)", cause: error.description, causeErrno: error.errno)
         }
+        // Enabled before the commit (blktap commits first): a crash between the two then leaves
+        // a full journal that either tool reverts, never a disabled disk with nothing to revert.
+        try Journal.enable(store)
+        try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
+        try writer.commit()
     }
 }
 

@@ -1,134 +1,125 @@
 import BlockIO
 import VHDFormat
 
-/// The writes of a full resize, computed before anything is written so that the journal can
-/// save exactly the regions they overwrite.
+/// Where a journaled grow puts everything, computed from the image before anything is
+/// written, by blktap's arithmetic (`vhd_dynamic_grow`, `vhd_shift_metadata`,
+/// `vhd_add_bat_entries`): so the journal, the moved blocks and the final layout are blktap's.
+///
+/// The BAT gets the new entries. When it or the batmap needs more sectors than its padding
+/// holds, the metadata after the BAT shifts up (the batmap map by the BAT's extra bytes, the
+/// locators by the BAT's and the map's), and the lowest blocks move to the end of the file
+/// until the first remaining one starts past the old end of metadata plus that growth.
 struct ResizePlan {
-    let image: Image
+    /// The new virtual size: the size asked for rounded up to whole blocks.
     let newSize: UInt64
-    /// Blocks whose bitmap and data lie where the grown metadata will go, lowest first.
-    let blocksToMove: [Int]
-    let newHeader: DynamicHeader?
+    /// The header to write: more BAT entries, shifted locators.
+    let newHeader: DynamicHeader
+    /// The batmap header to write (its checksum is computed when written); nil without one.
     let newBatmap: BatmapHeader?
+    /// Whether the BAT or batmap outgrows its sectors, so metadata shifts (and blocks may
+    /// move); blktap's failure points `RESIZE_DATA_MOVED` and `RESIZE_METADATA_MOVED` fire
+    /// only then.
+    let grows: Bool
+    /// The blocks that move out of the metadata's way, lowest offset first.
+    let moves: [Int]
+    /// Locators whose data shifts: slot, old offset, new offset, bytes.
+    let shiftedLocators: [(slot: Int, from: UInt64, to: UInt64, count: UInt64)]
+    /// The first byte after the new metadata.
     let newEndOfHeaders: UInt64
 
-    init(image: Image, newSize: UInt64) throws(VHDError) {
-        self.image = image
+    init(image: Image, newSize requested: UInt64) throws(VHDError) {
         guard image.footer.isTapCreated else {
             throw .unsupported(image: image.name, operation: "resize of a disk not created by xen", errno: 22)
         }
         guard let header = image.header else {
-            self.newSize = newSize
-            blocksToMove = []
-            newHeader = nil
-            newBatmap = nil
-            newEndOfHeaders = 0
-            return
+            // blktap's `vhd_journal_create` cannot read a fixed disk's BAT: EINVAL.
+            throw .unsupported(image: image.name, operation: "journaled resize of a fixed disk", errno: 22)
         }
         let blockSize = UInt64(header.blockSize)
-        let size = roundUp(newSize, to: blockSize)
-        guard size >= image.virtualSize else {
-            throw .unsupported(image: image.name, operation: "dynamic shrink", errno: 38)
-        }
+        let size = roundUp(requested, to: blockSize)
+        guard size >= image.virtualSize else { throw .unsupported(image: image.name, operation: "dynamic shrink", errno: 38) }
         guard size <= Create.maxVirtualSize else {
             throw .invalidArgument("size \(size) exceeds the maximum VHD size of \(Create.maxVirtualSize) bytes")
         }
-        self.newSize = size
-        let entries = UInt32(max(UInt64(header.maxTableEntries), size / blockSize))
+        newSize = size
+        let oldEntries = UInt64(header.maxTableEntries)
+        let entries = max(oldEntries, size / blockSize)
+        let added = entries - oldEntries
+        let batSize = BlockAllocationTable.paddedSize(entries: Int(oldEntries))
+        let batAvailable = batSize - oldEntries * 4
+        let batNeeded = added * 4
+        let oldBatmap = image.batmapHeader
+        let mapAvailable = oldBatmap.map { UInt64($0.mapSectors) * sectorSize - (oldEntries + 7) / 8 } ?? 0
+        let mapNeeded = oldBatmap == nil ? 0 : added / 8 + 1
+        let grows = batNeeded > batAvailable || mapNeeded > mapAvailable
+        self.grows = grows
+        let batExtra = grows && batNeeded > batAvailable ? Self.padded(batNeeded - batAvailable) : 0
+        let mapExtra = grows && mapNeeded > mapAvailable ? Self.padded(mapNeeded - mapAvailable) : 0
+        let endOfBAT = header.tableOffset + batSize
+
         var grown = header
-        grown.maxTableEntries = entries
-        var batmap: BatmapHeader? = nil
-        var end = Layout.batmapHeaderOffset(header: grown)
-        if var existing = image.batmapHeader {
-            end += UInt64(BatmapHeader.size)
-            existing.mapOffset = end
-            existing.mapSectors = max(existing.mapSectors, BatmapHeader.mapSectors(forBlocks: UInt64(entries)))
-            end += UInt64(existing.mapSectors) * sectorSize
-            batmap = existing
+        grown.maxTableEntries = UInt32(entries)
+        var shifted: [(slot: Int, from: UInt64, to: UInt64, count: UInt64)] = []
+        for (slot, locator) in header.usedLocators where grows && locator.dataOffset >= endOfBAT {
+            let to = locator.dataOffset + batExtra + mapExtra
+            shifted.append((slot, locator.dataOffset, to, locator.dataSpaceBytes ?? 0))
+            grown.locators[slot].dataOffset = to
         }
-        end = max(end, Layout.headerOffset + UInt64(DynamicHeader.size))
-        for (slot, locator) in header.usedLocators {
-            grown.locators[slot].dataOffset = end
-            end += locator.dataSpaceBytes ?? 512
-        }
+        shiftedLocators = shifted
         newHeader = grown
-        newBatmap = batmap
-        newEndOfHeaders = end
+        newBatmap = oldBatmap.map { old in
+            var batmap = old
+            if grows && old.mapOffset > endOfBAT { batmap.mapOffset += batExtra }
+            batmap.mapSectors = BatmapHeader.mapSectors(forBlocks: entries)
+            return batmap
+        }
+        newEndOfHeaders = Layout.endOfHeaders(footer: image.footer, header: grown, batmap: newBatmap)
+
+        // blktap moves the lowest block, then the next, while it starts at or before the old end
+        // of metadata plus the growth (`do … while (eom + size_needed >= first_block)`).
         let bat = image.bat
-        blocksToMove = bat.entries.indices
-            .filter { bat.isAllocated($0) && UInt64(bat[$0]) * sectorSize < end }
-            .sorted { bat[$0] < bat[$1] }
+        let allocated = bat.entries.indices.filter { bat.isAllocated($0) }.sorted { bat[$0] < bat[$1] }
+        let threshold = image.endOfHeaders + batExtra + mapExtra
+        var moves: [Int] = []
+        if grows {
+            for block in allocated where moves.isEmpty || UInt64(bat[block]) * sectorSize <= threshold {
+                moves.append(block)
+            }
+        }
+        self.moves = moves
+        try checkLayout(image)
     }
 
-    /// The block regions the new metadata overwrites, saved in the journal as data entries.
-    var dataRegions: [Journal.Region] {
-        blocksToMove.compactMap { block in
-            guard let offset = image.blockOffset(block) else { return nil }
-            return Journal.Region(kind: .data, offset: offset, count: Int(image.bitmapSize + image.blockSize))
-        }
-    }
+    /// `vhd_bytes_padded` of a non-zero count.
+    static func padded(_ bytes: UInt64) -> UInt64 { roundUp(bytes, to: sectorSize) }
 
-    func apply(to store: any BlockStore, failAt: ((Resize.Step) throws(VHDError) -> Void)?) throws(VHDError) {
-        var footer = image.footer
-        footer.currentSize = newSize
-        footer.geometry = Geometry.blktap(forSize: newSize)
-        footer.storedChecksum = footer.computedChecksum
-        guard let oldHeader = image.header, let newHeader else {
-            try applyFixed(to: store, footer: footer, failAt: failAt)
-            return
+    /// The new metadata must not overlap itself or a block that stays (blktap's
+    /// `vhd_check_for_clobber`); refused before anything is journaled.
+    private func checkLayout(_ image: Image) throws(VHDError) {
+        var regions: [(String, Range<UInt64>)] = [
+            ("header", image.footer.dataOffset..<image.footer.dataOffset + UInt64(DynamicHeader.size)),
+            ("BAT", newHeader.tableOffset..<Layout.batmapHeaderOffset(header: newHeader)),
+        ]
+        if let newBatmap {
+            let offset = Layout.batmapHeaderOffset(header: newHeader)
+            regions.append(("batmap header", offset..<offset + UInt64(BatmapHeader.size)))
+            regions.append(("batmap", newBatmap.mapOffset..<newBatmap.mapOffset + UInt64(newBatmap.mapSectors) * sectorSize))
         }
-        var bat = image.bat
-        bat.entries += [UInt32](repeating: BlockAllocationTable.unused, count: Int(newHeader.maxTableEntries) - bat.count)
-        var end = max(image.endOfData, newEndOfHeaders)
-        let span = Int(image.bitmapSize + image.blockSize)
-        try VHDError.wrap { () throws(BlockIOError) in
-            for block in blocksToMove {
-                let from = UInt64(bat[block]) * sectorSize
-                let sector = Layout.newBlockSector(endOfData: end, bitmapSectors: image.bitmapSize / sectorSize)
-                try store.write(try store.read(count: span, at: from), at: sector * sectorSize)
-                bat[block] = UInt32(sector)
-                end = sector * sectorSize + UInt64(span)
-            }
-            try store.flush()
+        for (slot, locator) in newHeader.usedLocators {
+            regions.append(("locator \(slot)", locator.dataOffset..<locator.dataOffset + (locator.dataSpaceBytes ?? 0)))
         }
-        try failAt?(.dataMoved)
-        try VHDError.wrap { () throws(BlockIOError) in
-            for (slot, locator) in oldHeader.usedLocators {
-                let data = try store.read(count: Int(locator.dataSpaceBytes ?? 512), at: locator.dataOffset)
-                try store.write(data, at: newHeader.locators[slot].dataOffset)
-            }
-            if var batmap = newBatmap {
-                var map = image.batmap
-                map += [UInt8](repeating: 0, count: Int(batmap.mapSectors) * Int(sectorSize) - map.count)
-                batmap.checksum = BatmapHeader.checksum(of: map, currentSize: newSize, version: batmap.version)
-                try store.write(map, at: batmap.mapOffset)
-                try store.write(batmap.encoded(), at: Layout.batmapHeaderOffset(header: newHeader))
-            }
-            try store.write(bat.encoded(), at: newHeader.tableOffset)
-            try store.write(newHeader.encoded(), at: footer.dataOffset)
-            try store.flush()
+        let span = image.bitmapSize + image.blockSize
+        let bat = image.bat
+        let moving = Set(moves)
+        for block in bat.entries.indices where bat.isAllocated(block) && !moving.contains(block) {
+            let start = UInt64(bat[block]) * sectorSize
+            regions.append(("block \(block)", start..<start + span))
         }
-        try failAt?(.metadataMoved)
-        try VHDError.wrap { () throws(BlockIOError) in
-            try store.write(footer.encoded(), at: end)
-            if store.size > end + UInt64(Footer.size) { try store.resize(to: end + UInt64(Footer.size)) }
-            try store.write(footer.encoded(), at: 0)
-            try store.flush()
+        let sorted = regions.sorted { $0.1.lowerBound < $1.1.lowerBound }
+        for index in sorted.indices.dropFirst() where sorted[index].1.lowerBound < sorted[index - 1].1.upperBound {
+            throw .invalid(
+                image: image.name,
+                problem: "growing to \(newSize) bytes would make the \(sorted[index - 1].0) overlap the \(sorted[index].0)")
         }
-        try failAt?(.end)
-    }
-
-    /// A fixed disk: the data grows (zeros) or is cut, and the footer follows the new end.
-    private func applyFixed(to store: any BlockStore, footer: Footer, failAt: ((Resize.Step) throws(VHDError) -> Void)?)
-        throws(VHDError)
-    {
-        try VHDError.wrap { () throws(BlockIOError) in
-            let oldSize = image.virtualSize
-            if newSize > oldSize { try store.writeZeros(count: UInt64(Footer.size), at: oldSize) }
-            try store.resize(to: newSize)
-            try store.write(footer.encoded(), at: newSize)
-            try store.flush()
-        }
-        try failAt?(.end)
     }
 }
