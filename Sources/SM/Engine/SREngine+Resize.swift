@@ -75,8 +75,8 @@ extension SREngine {
         try journaledResize(volume: volume, store: store, newSize: newSize)
     }
 
-    /// A full resize journaled in the volume `.journal-<volume>`, kept until the resize is
-    /// committed so that a failure or the next load can revert it.
+    /// A full resize journaled in the volume `.journal-<volume>`, kept whole (revertible) until
+    /// the resize is committed so that a failure or the next load can revert it.
     func journaledResize(volume: String, store: any BlockStore, newSize: UInt64) throws(SRError) {
         let journalVolume = Self.resizeJournal(of: volume)
         let journalStore = try EngineFailure.volume("VDIResize") { () throws(VolumeError) in
@@ -85,7 +85,8 @@ extension SREngine {
         }
         let faults = faultPoint
         try EngineFailure.vhd("vdi_resize") { () throws(VHDError) in
-            try Resize.journaled(store: store, name: volume, newSize: newSize, journal: journalStore) { step throws(VHDError) in
+            try Resize.journaled(store: store, name: volume, newSize: newSize, journal: journalStore, keepingJournal: true) {
+                step throws(VHDError) in
                 do throws(SRError) { try faults.check("resize:" + step.rawValue) } catch {
                     throw VHDError.invalidArgument(error.faultString)
                 }

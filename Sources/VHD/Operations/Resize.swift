@@ -64,10 +64,12 @@ public enum Resize {
 
     /// The store-level journaled grow (testable over fault-injecting stores); `journal` must be
     /// empty. On success the VHD is enabled, then the journal committed (left holding only its
-    /// header, which `Journal.revert` treats as nothing to undo).
+    /// header, which `Journal.revert` treats as nothing to undo) — unless `keepingJournal`: a
+    /// caller with a commit point of its own (the SR's metadata save) keeps the grow revertible
+    /// until then, and discards the journal after it.
     public static func journaled(
         store: any BlockStore, name: String, newSize: UInt64, journal: any BlockStore,
-        failAt: ((Step) throws(VHDError) -> Void)? = nil
+        keepingJournal: Bool = false, failAt: ((Step) throws(VHDError) -> Void)? = nil
     ) throws(VHDError) {
         let image = try Image.open(store: store, name: name, options: .readWrite)
         let plan = try ResizePlan(image: image, newSize: newSize)
@@ -85,7 +87,7 @@ public enum Resize {
         // a full journal that either tool reverts, never a disabled disk with nothing to revert.
         try Journal.enable(store)
         try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
-        try writer.commit()
+        if !keepingJournal { try writer.commit() }
     }
 }
 
