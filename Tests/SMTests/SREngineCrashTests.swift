@@ -79,4 +79,26 @@ import VHD
         #expect(try recovered.resize(vdi.uuid, to: 1000 << 30).virtualSize == 1000 << 30)
         #expect(try sr.read(vdi.uuid, 0..<4096, engine: recovered) == data)
     }
+
+    /// A fast resize killed between its two footer writes (the primary at the end first, then
+    /// the copy at 0) leaves them disagreeing; the next load makes both the one it reads, and
+    /// the record takes that size. (Found by the kill loop: `vhd-util check` refused the VHD.)
+    @Test func aResizeKilledBetweenItsFooterWritesIsSettled() throws {
+        let sr = try DirectorySR()
+        let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
+        let path = sr.directory.path(for: vdi.uuid + ".vhd")
+        let oldCopy = try #require(FileManager.default.contents(atPath: path)).prefix(512)
+        _ = try sr.engine.resize(vdi.uuid, to: 16 << 20)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.write(contentsOf: oldCopy)
+        try handle.close()
+        try sr.engine.journal.begin(Intent(kind: "resize", vdiUUID: vdi.uuid, parameters: ["size": "\(16 << 20)"]))
+        let recovered = try sr.reload()
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        #expect(bytes.prefix(512) == bytes.suffix(512), "both footers agree")
+        #expect(try recovered.vdi(vdi.uuid).virtualSize == 16 << 20)
+        #expect(try recovered.journal.pending().intents.isEmpty)
+        let report = Check.image(at: path)
+        #expect(report.problems.isEmpty && report.errno == 0, "\(report.problems)")
+    }
 }

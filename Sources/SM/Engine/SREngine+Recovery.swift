@@ -89,10 +89,23 @@ extension SREngine {
         let volume = VolumeNaming.volume(for: record.uuid, type: record.volumeType)
         if isCommitted(intent) { return try removeResizeJournal(volume) }
         try revertResizeJournal(volume)
+        if record.volumeType == .vhd { try settleFooters(volume) }
         guard let sizes = try? volumeSizes(record) else { return }
         applyRecovered { metadata in
             metadata.vdis[record.uuid]?.virtualSize = sizes.virtual
             metadata.vdis[record.uuid]?.physicalUtilisation = sizes.physical
+        }
+    }
+
+    /// Rewrites both footer copies and the size-dependent batmap checksum from the footer the
+    /// open chose: a fast resize killed between its writes leaves them disagreeing.
+    func settleFooters(_ volume: String) throws(SRError) {
+        let store = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+            try container.open(volume, writable: true)
+        }
+        try EngineFailure.vhd("sr_attach") { () throws(VHDError) in
+            let image = try Image.open(store: store, name: volume, options: .readWrite)
+            try Resize.restore(image, footer: image.footer)
         }
     }
 
