@@ -16,46 +16,46 @@ struct MetadataBoundTests {
         try handle.close()
     }
 
-    @Test func aHugeCurrentGenerationFallsBackToThePrevious() throws {
+    @Test func aHugeCurrentGenerationFallsBackToThePrevious() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB", "name-label=kept")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB", "name-label=kept")
         // One more save, so the previous generation holds the VDI too.
-        try cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB", "name-label=second")
+        try await cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB", "name-label=second")
         let directory = cli.srParent + "/" + sr
         try sparse(directory + "/sm-metadata.json", size: 2 << 40)
         let started = Date()
-        let listing = try cli.run(["vdi-list", "sr-uuid=\(sr)", "--json"])
+        let listing = try await cli.run(["vdi-list", "sr-uuid=\(sr)", "--json"])
         #expect(listing.status == 0, "\(listing)")
         #expect(listing.output.contains(vdi))
         #expect(Date().timeIntervalSince(started) < 20)
         // The next save writes a good current generation over the huge one.
-        try cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB", "name-label=third")
+        try await cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB", "name-label=third")
         let size = try FileManager.default.attributesOfItem(atPath: directory + "/sm-metadata.json")[.size] as? UInt64
         #expect(try #require(size) < 1 << 20)
         // The detached upkeep loads the SR the same way.
         try sparse(directory + "/sm-metadata.json", size: 2 << 40)
-        let upkeep = try cli.run(["sr-upkeep", "sr=\(sr)", "directory=\(directory)", "size=\(8 << 20)"])
+        let upkeep = try await cli.run(["sr-upkeep", "sr=\(sr)", "directory=\(directory)", "size=\(8 << 20)"])
         #expect(upkeep.status == 0, "\(upkeep)")
     }
 
-    @Test func bothGenerationsHugeIsAClearMetadataError() throws {
+    @Test func bothGenerationsHugeIsAClearMetadataError() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
+        let sr = try await cli.createSR()
         let directory = cli.srParent + "/" + sr
         try sparse(directory + "/sm-metadata.json", size: 2 << 40)
         try sparse(directory + "/sm-metadata.json.prev", size: 1 << 40)
-        let listing = try cli.run(["vdi-list", "sr-uuid=\(sr)"])
+        let listing = try await cli.run(["vdi-list", "sr-uuid=\(sr)"])
         #expect(listing.status != 0)
         #expect(listing.errorOutput.contains("more than the"), "\(listing)")
     }
 
-    @Test func aHugeIntentRecordIsDamageNotACrash() throws {
+    @Test func aHugeIntentRecordIsDamageNotACrash() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB")
         try sparse(cli.srParent + "/" + sr + "/.intent-huge.json", size: 2 << 40)
-        let listing = try cli.run(["vdi-list", "sr-uuid=\(sr)", "--json"])
+        let listing = try await cli.run(["vdi-list", "sr-uuid=\(sr)", "--json"])
         #expect(listing.status == 0, "\(listing)")
         #expect(listing.output.contains(vdi))
     }

@@ -9,18 +9,18 @@ import Testing
 @Suite(.enabled(if: CLIHarness.binary != nil, "sm is not built next to the tests"))
 struct OutputGuardTests {
     /// An SR with one VDI holding a pattern; (cli, sr, its directory, vdi, the VDI's bytes).
-    func populated() throws -> (CLIHarness, String, String, String, Data) {
+    func populated() async throws -> (CLIHarness, String, String, String, Data) {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let raw = try cli.rawFile("in.raw", size: 4 << 20, data: [(0, 0x5a, 512 << 10), (3 << 20, 0xa5, 4096)])
-        let vdi = try cli.ok("vdi-import", "sr-uuid=\(sr)", "filename=\(raw)", "name-label=disk")
-        return (cli, sr, cli.srParent + "/" + sr, vdi, try cli.contents(raw))
+        let sr = try await cli.createSR()
+        let raw = try await cli.rawFile("in.raw", size: 4 << 20, data: [(0, 0x5a, 512 << 10), (3 << 20, 0xa5, 4096)])
+        let vdi = try await cli.ok("vdi-import", "sr-uuid=\(sr)", "filename=\(raw)", "name-label=disk")
+        return (cli, sr, cli.srParent + "/" + sr, vdi, try await cli.contents(raw))
     }
 
-    func exported(_ cli: CLIHarness, _ vdi: String) throws -> Data {
+    func exported(_ cli: CLIHarness, _ vdi: String) async throws -> Data {
         let path = cli.path("check-\(UUID().uuidString).raw")
-        try cli.ok("vdi-export", "uuid=\(vdi)", "filename=\(path)", "format=raw")
-        return try cli.contents(path)
+        try await cli.ok("vdi-export", "uuid=\(vdi)", "filename=\(path)", "format=raw")
+        return try await cli.contents(path)
     }
 
     func files(_ directory: String) throws -> [String: Data] {
@@ -31,36 +31,36 @@ struct OutputGuardTests {
         return result
     }
 
-    @Test func exportOverTheVDIsOwnVolumeIsRefusedAndLosesNothing() throws {
-        let (cli, _, directory, vdi, image) = try populated()
+    @Test func exportOverTheVDIsOwnVolumeIsRefusedAndLosesNothing() async throws {
+        let (cli, _, directory, vdi, image) = try await populated()
         let before = try files(directory)
         for format in ["vhd", "raw"] {
-            let result = try cli.run(["vdi-export", "uuid=\(vdi)", "filename=\(directory)/\(vdi).vhd", "format=\(format)"])
+            let result = try await cli.run(["vdi-export", "uuid=\(vdi)", "filename=\(directory)/\(vdi).vhd", "format=\(format)"])
             #expect(result.status != 0)
             #expect(result.errorOutput.contains("refusing to write"), "\(result)")
         }
         #expect(try files(directory) == before)
-        #expect(try exported(cli, vdi) == image)
+        #expect(try await exported(cli, vdi) == image)
     }
 
-    @Test func exportOverTheSRsMetadataOrIntoItsDirectoryIsRefused() throws {
-        let (cli, sr, directory, vdi, image) = try populated()
+    @Test func exportOverTheSRsMetadataOrIntoItsDirectoryIsRefused() async throws {
+        let (cli, sr, directory, vdi, image) = try await populated()
         let before = try files(directory)
         let targets = [
             "\(directory)/sm-metadata.json", "\(directory)/sm-metadata.json.prev", "\(directory)/new-file.vhd",
             "\(directory)/../\(sr)/sm-metadata.json",
         ]
         for target in targets {
-            let result = try cli.run(["vdi-export", "uuid=\(vdi)", "filename=\(target)", "format=vhd"])
+            let result = try await cli.run(["vdi-export", "uuid=\(vdi)", "filename=\(target)", "format=vhd"])
             #expect(result.status != 0, "\(target): \(result)")
             #expect(result.errorOutput.contains("SR \(sr)"), "\(result)")
         }
         #expect(try files(directory) == before, "nothing in the SR changed or was added")
-        #expect(try exported(cli, vdi) == image)
+        #expect(try await exported(cli, vdi) == image)
     }
 
-    @Test func linksIntoTheSRAreRefusedByIdentity() throws {
-        let (cli, _, directory, vdi, image) = try populated()
+    @Test func linksIntoTheSRAreRefusedByIdentity() async throws {
+        let (cli, _, directory, vdi, image) = try await populated()
         let symbolic = cli.path("symbolic.vhd")
         try FileManager.default.createSymbolicLink(atPath: symbolic, withDestinationPath: "\(directory)/\(vdi).vhd")
         let hard = cli.path("hard.vhd")
@@ -69,27 +69,27 @@ struct OutputGuardTests {
         try FileManager.default.createSymbolicLink(atPath: intoDirectory, withDestinationPath: directory)
         let before = try files(directory)
         for target in [symbolic, hard, intoDirectory + "/elsewhere.raw", intoDirectory + "/sm-metadata.json"] {
-            let result = try cli.run(["vdi-export", "uuid=\(vdi)", "filename=\(target)", "format=raw"])
+            let result = try await cli.run(["vdi-export", "uuid=\(vdi)", "filename=\(target)", "format=raw"])
             #expect(result.status != 0, "\(target): \(result)")
             #expect(result.errorOutput.contains("refusing to write"), "\(result)")
         }
         #expect(try files(directory) == before)
-        #expect(try exported(cli, vdi) == image)
+        #expect(try await exported(cli, vdi) == image)
     }
 
-    @Test func importOfAVDIsOwnVolumeIntoItselfIsRefused() throws {
-        let (cli, _, directory, vdi, image) = try populated()
-        let result = try cli.run(["vdi-import", "uuid=\(vdi)", "filename=\(directory)/\(vdi).vhd"])
+    @Test func importOfAVDIsOwnVolumeIntoItselfIsRefused() async throws {
+        let (cli, _, directory, vdi, image) = try await populated()
+        let result = try await cli.run(["vdi-import", "uuid=\(vdi)", "filename=\(directory)/\(vdi).vhd"])
         #expect(result.status != 0)
         #expect(result.errorOutput.contains("own volume"), "\(result)")
-        #expect(try exported(cli, vdi) == image)
+        #expect(try await exported(cli, vdi) == image)
     }
 
-    @Test func anExportOutsideReplacesTheFileAsBefore() throws {
-        let (cli, _, _, vdi, image) = try populated()
+    @Test func anExportOutsideReplacesTheFileAsBefore() async throws {
+        let (cli, _, _, vdi, image) = try await populated()
         let path = cli.path("out.raw")
         FileManager.default.createFile(atPath: path, contents: Data(repeating: 0xee, count: 8 << 20))
-        try cli.ok("vdi-export", "uuid=\(vdi)", "filename=\(path)", "format=raw")
-        #expect(try cli.contents(path) == image)
+        try await cli.ok("vdi-export", "uuid=\(vdi)", "filename=\(path)", "format=raw")
+        #expect(try await cli.contents(path) == image)
     }
 }

@@ -61,6 +61,16 @@ public struct Tool: Sendable, CustomStringConvertible {
         return try process.wait(timeout: timeout)
     }
 
+    /// Runs the tool as `run` does, but suspends while it runs instead of holding a thread:
+    /// swift-testing's shared pool has as many threads as cores (two here), and a test that
+    /// blocks one while a tool runs starves every other test of it.
+    public func run(
+        _ arguments: [String], input: [UInt8]? = nil, environment: [String: String] = [:], timeout: Double = 120
+    ) async throws -> ToolResult {
+        let process = try RunningTool(self, arguments, input: input, environment: environment)
+        return try await process.wait(timeout: timeout)
+    }
+
     /// Starts the tool and returns at once, for daemons a test stops itself (a FUSE mount);
     /// call `stop()` or `wait(timeout:)` on the result.
     public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningTool {
@@ -176,6 +186,21 @@ public final class RunningTool: @unchecked Sendable {
         if exited.wait(timeout: .now() + timeout) == .timedOut {
             _ = try? stop()
             throw ToolError.timedOut(command: command, seconds: timeout)
+        }
+        return finish()
+    }
+
+    /// Waits as `wait(timeout:)` does, suspended between short polls rather than blocking.
+    @discardableResult
+    public func wait(timeout: Double) async throws -> ToolResult {
+        if let result { return result }
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        while exited.wait(timeout: .now()) == .timedOut {
+            guard ContinuousClock.now < deadline else {
+                _ = try? stop()
+                throw ToolError.timedOut(command: command, seconds: timeout)
+            }
+            try await Task.sleep(for: .milliseconds(2))
         }
         return finish()
     }
