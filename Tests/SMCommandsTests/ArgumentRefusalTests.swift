@@ -10,8 +10,8 @@ struct ArgumentRefusalTests {
 
     init() throws { sm = try CLIHarness() }
 
-    @Test func invalidUTF8InAnyArgumentIsRefusedAndCreatesNothing() throws {
-        let sr = try sm.createSR()
+    @Test func invalidUTF8InAnyArgumentIsRefusedAndCreatesNothing() async throws {
+        let sr = try await sm.createSR()
         let root = sm.srParent + "/" + sr
         let before = try sm.volumes(in: root)
         // `$(printf '\377')` is the byte 0xFF; `\300\257` an overlong '/', `\355\240\200` a surrogate.
@@ -30,26 +30,26 @@ struct ArgumentRefusalTests {
             #expect(result.errorOutput.contains("argument 3 (\(shown)) is not valid UTF-8 at byte offset"), "\(result)")
         }
         #expect(try sm.volumes(in: root) == before)
-        #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.isEmpty == true)
-        #expect(try sm.json([SREntryJSON].self, "sr-list").count == 1)
+        await #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.isEmpty == true)
+        await #expect(try sm.json([SREntryJSON].self, "sr-list").count == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: sm.srParent) == [sr])
         // Valid multi-byte UTF-8 passes the same way.
         let accepted = try sm.throughShell("vdi-create virtual-size=8MiB \"name-label=$(printf '\\344\\270\\255')\"")
         #expect(accepted.status == 0, "\(accepted)")
-        #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.map(\.nameLabel) == ["中"])
+        await #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.map(\.nameLabel) == ["中"])
     }
 
     /// (`vdi-import uuid=` names an existing VDI to fill, so only `vdi-create` chooses a new
     /// VDI's uuid; the engine's import is covered by `NewVDIUUIDTests`.)
-    @Test func aVDICannotTakeItsSRsUUID() throws {
-        let sr = try sm.createSR()
+    @Test func aVDICannotTakeItsSRsUUID() async throws {
+        let sr = try await sm.createSR()
         let before = try sm.volumes(in: sm.srParent + "/" + sr)
-        let refused = try sm.run("vdi-create", "uuid=\(sr)", "virtual-size=8MiB")
+        let refused = try await sm.run("vdi-create", "uuid=\(sr)", "virtual-size=8MiB")
         #expect(refused.status != 0, "\(refused)")
         #expect(refused.errorOutput.contains("SR error 78 (VDICreate)"), "\(refused)")
         #expect(refused.errorOutput.contains("VDI uuid \(sr) is the uuid of its SR"), "\(refused)")
         #expect(try sm.volumes(in: sm.srParent + "/" + sr) == before)
-        #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.isEmpty == true)
+        await #expect(try sm.json([VDIListingJSON].self, "vdi-list").first?.vdis.isEmpty == true)
     }
 }
 

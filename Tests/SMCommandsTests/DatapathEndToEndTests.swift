@@ -16,11 +16,11 @@ struct DatapathEndToEndTests {
         return Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
-    @Test func aGuestFileSystemSurvivesASnapshotWhileAttachedAndARevert() throws {
+    @Test func aGuestFileSystemSurvivesASnapshotWhileAttachedAndARevert() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr=\(sr)", "virtual-size=256MiB", "name-label=guest")
-        let attached = try cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr=\(sr)", "virtual-size=256MiB", "name-label=guest")
+        let attached = try await cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
         #expect(attached.params_nbd == "nbd:unix:\(attached.socket):exportname=\(vdi)")
 
         let big = Self.random(8 << 20)
@@ -33,7 +33,7 @@ struct DatapathEndToEndTests {
         sync()
 
         // Snapshot with the file system mounted and the daemon serving it.
-        let snapshot = try cli.ok("vdi-snapshot", "uuid=\(vdi)", "name-label=before")
+        let snapshot = try await cli.ok("vdi-snapshot", "uuid=\(vdi)", "name-label=before")
         try Data("after\n".utf8).write(to: URL(fileURLWithPath: guest.path("b.txt")))
         try FileManager.default.removeItem(atPath: guest.path("a.txt"))
         sync()
@@ -46,7 +46,7 @@ struct DatapathEndToEndTests {
         guest.disconnect()
 
         // The snapshot, attached read-only, holds the file system as it was.
-        let readOnly = try cli.json(Attached.self, "vdi-attach", "uuid=\(snapshot)", "mode=RO")
+        let readOnly = try await cli.json(Attached.self, "vdi-attach", "uuid=\(snapshot)", "mode=RO")
         let viewer = try GuestDisk(socket: readOnly.socket, export: snapshot, in: cli.path("viewer"), readOnly: true)
         defer { viewer.disconnect() }
         try viewer.mount(readOnly: true)
@@ -55,10 +55,10 @@ struct DatapathEndToEndTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: viewer.path("big"))) == big)
         try viewer.unmount()
         viewer.disconnect()
-        try cli.ok("vdi-detach", "uuid=\(snapshot)")
+        try await cli.ok("vdi-detach", "uuid=\(snapshot)")
 
         // Revert while the VDI stays attached and active: its daemon re-opens the new leaf.
-        try cli.ok("vdi-revert", "uuid=\(vdi)", "snapshot-uuid=\(snapshot)")
+        try await cli.ok("vdi-revert", "uuid=\(vdi)", "snapshot-uuid=\(snapshot)")
         guest = try GuestDisk(socket: attached.socket, export: vdi, in: cli.path("guest2"))
         try guest.mount()
         #expect(try String(contentsOfFile: guest.path("a.txt"), encoding: .utf8) == "before\n")
@@ -67,22 +67,22 @@ struct DatapathEndToEndTests {
         try guest.unmount()
         #expect(try guest.fsck().status == 0)
         guest.disconnect()
-        try cli.ok("vdi-detach", "uuid=\(vdi)")
+        try await cli.ok("vdi-detach", "uuid=\(vdi)")
 
         let daemonFiles = try FileManager.default.contentsOfDirectory(atPath: cli.path("nbd")).filter { !$0.hasSuffix(".log") }
         #expect(daemonFiles.isEmpty, "\(daemonFiles)")
         let root = cli.srParent + "/" + sr
         let vhdUtil = try #require(Self.builtTool("vhd-util"))
         for name in try FileManager.default.contentsOfDirectory(atPath: root) where name.hasSuffix(".vhd") {
-            _ = try Tool(name: "vhd-util", path: vhdUtil).run(["check", "-n", root + "/" + name], timeout: 30).requireSuccess()
+            _ = try await Tool(name: "vhd-util", path: vhdUtil).run(["check", "-n", root + "/" + name], timeout: 30).requireSuccess()
         }
     }
 
-    @Test func aDeadDaemonIsReportedNeverReusedAndDetachClearsIt() throws {
+    @Test func aDeadDaemonIsReportedNeverReusedAndDetachClearsIt() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
-        try cli.ok("vdi-attach", "uuid=\(vdi)")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
+        try await cli.ok("vdi-attach", "uuid=\(vdi)")
         let pidText = try String(contentsOfFile: cli.path("nbd/\(vdi).pid"), encoding: .utf8)
         let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, SIGKILL) == 0)
@@ -92,25 +92,25 @@ struct DatapathEndToEndTests {
             usleep(10_000)
         }
         for arguments in [["vdi-attach", "uuid=\(vdi)"], ["vdi-stats", "uuid=\(vdi)"], ["vdi-snapshot", "uuid=\(vdi)"]] {
-            let result = try cli.run(arguments)
+            let result = try await cli.run(arguments)
             #expect(result.status != 0, "\(arguments): \(result)")
             #expect(result.errorOutput.contains("not running"), "\(arguments): \(result.errorOutput)")
         }
-        try cli.ok("vdi-detach", "uuid=\(vdi)")
-        let again = try cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
-        let info = try Tool.require("nbdinfo").run(["--size", "nbd+unix:///\(vdi)?socket=\(again.socket)"], timeout: 30)
+        try await cli.ok("vdi-detach", "uuid=\(vdi)")
+        let again = try await cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
+        let info = try await Tool.require("nbdinfo").run(["--size", "nbd+unix:///\(vdi)?socket=\(again.socket)"], timeout: 30)
         #expect(info.output.trimmingCharacters(in: .whitespacesAndNewlines) == String(64 << 20), "\(info)")
-        try cli.ok("vdi-detach", "uuid=\(vdi)")
+        try await cli.ok("vdi-detach", "uuid=\(vdi)")
     }
 
-    @Test func statsCountWhatAClientDid() throws {
+    @Test func statsCountWhatAClientDid() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
-        let attached = try cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
+        let attached = try await cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
         defer { _ = try? cli.run("vdi-detach", "uuid=\(vdi)") }
         let uri = "nbd+unix:///\(vdi)?socket=\(attached.socket)"
-        _ = try Tool.require("qemu-io").run(
+        _ = try await Tool.require("qemu-io").run(
             ["-f", "raw", "-c", "write -P 7 0 1M", "-c", "write -P 8 4M 64k", "-c", "read -P 7 0 1M", "-c", "flush", uri],
             timeout: 60
         ).requireSuccess()
@@ -122,19 +122,19 @@ struct DatapathEndToEndTests {
             var bytesWritten: Int
             var errors: Int
         }
-        let statistics = try cli.json(Statistics.self, "vdi-stats", "uuid=\(vdi)")
+        let statistics = try await cli.json(Statistics.self, "vdi-stats", "uuid=\(vdi)")
         #expect(statistics.bytesWritten == (1 << 20) + (64 << 10))
         #expect(statistics.bytesRead >= 1 << 20)
         #expect(statistics.writes >= 2 && statistics.reads >= 1 && statistics.flushes >= 1 && statistics.errors == 0)
-        let table = try cli.ok("vdi-stats", "uuid=\(vdi)")
+        let table = try await cli.ok("vdi-stats", "uuid=\(vdi)")
         #expect(table.contains("operation") && table.contains("p99-us"))
     }
 
-    @Test func snapshotsTakenWhileAWriterRunsLoseNoWrite() throws {
+    @Test func snapshotsTakenWhileAWriterRunsLoseNoWrite() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr=\(sr)", "virtual-size=256MiB")
-        let attached = try cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr=\(sr)", "virtual-size=256MiB")
+        let attached = try await cli.json(Attached.self, "vdi-attach", "uuid=\(vdi)")
         defer { _ = try? cli.run("vdi-detach", "uuid=\(vdi)") }
         let uri = "nbd+unix:///\(vdi)?socket=\(attached.socket)"
         let writes = 200
@@ -144,20 +144,20 @@ struct DatapathEndToEndTests {
         let writer = try Tool.require("qemu-io").start(["-f", "raw"] + commands + [uri])
         var snapshots: [String] = []
         while writer.isRunning || snapshots.isEmpty {
-            snapshots.append(try cli.ok("vdi-snapshot", "uuid=\(vdi)"))
+            await snapshots.append(try cli.ok("vdi-snapshot", "uuid=\(vdi)"))
             if snapshots.count >= 8 { break }
         }
-        let result = try writer.wait(timeout: 120)
+        let result = try await writer.wait(timeout: 120)
         #expect(result.status == 0, "\(result)")
         #expect(snapshots.count >= 2, "the writer finished before a second snapshot; the test proves less")
         var checks: [String] = []
         for index in 0..<writes { checks += ["-c", "read -P \(pattern(index)) \(index)M 64k"] }
-        let verify = try Tool.require("qemu-io").run(["-f", "raw", "-r"] + checks + [uri], timeout: 120)
+        let verify = try await Tool.require("qemu-io").run(["-f", "raw", "-r"] + checks + [uri], timeout: 120)
         #expect(verify.status == 0 && !verify.output.contains("Pattern verification failed"), "\(verify.output.suffix(400))")
         let root = cli.srParent + "/" + sr
         let vhdUtil = try #require(Self.builtTool("vhd-util"))
         for name in try FileManager.default.contentsOfDirectory(atPath: root) where name.hasSuffix(".vhd") {
-            _ = try Tool(name: "vhd-util", path: vhdUtil).run(["check", "-n", root + "/" + name], timeout: 30).requireSuccess()
+            _ = try await Tool(name: "vhd-util", path: vhdUtil).run(["check", "-n", root + "/" + name], timeout: 30).requireSuccess()
         }
     }
 

@@ -10,11 +10,11 @@ import Testing
 /// of daemons long dead, consumers that disagree on the mode.
 @Suite(.serialized, .enabled(if: GuestDisk.available, Comment(rawValue: GuestDisk.missing)), .timeLimit(.minutes(3)))
 struct DatapathRecoveryTests {
-    @Test func aPauseLeftByAnSMThatDiedIsResumedByTheNextOperationOnTheSR() throws {
+    @Test func aPauseLeftByAnSMThatDiedIsResumedByTheNextOperationOnTheSR() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
-        let attached = try cli.json(DatapathEndToEndTests.Attached.self, "vdi-attach", "uuid=\(vdi)")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
+        let attached = try await cli.json(DatapathEndToEndTests.Attached.self, "vdi-attach", "uuid=\(vdi)")
         defer { _ = try? cli.run("vdi-detach", "uuid=\(vdi)") }
         // What NBDBlockBackend.pause leaves when its process dies before the resume: the
         // mark, then the daemon paused.
@@ -26,14 +26,14 @@ struct DatapathRecoveryTests {
             ["-f", "raw", "-c", "write -P 5 0 64k", "nbd+unix:///\(vdi)?socket=\(attached.socket)"])
         usleep(300_000)
         #expect(writer.isRunning, "the write is held by the pause")
-        try cli.ok("sr-scan", "uuid=\(sr)")
-        let result = try writer.wait(timeout: 30)
+        try await cli.ok("sr-scan", "uuid=\(sr)")
+        let result = try await writer.wait(timeout: 30)
         #expect(result.status == 0, "\(result)")
         #expect(try client.status().exports.first?.paused == false)
         #expect(try refcounts.objects(namespace: "paused-" + sr).isEmpty)
     }
 
-    @Test func aStalePidFileNeverGetsAnotherProcessKilled() throws {
+    @Test func aStalePidFileNeverGetsAnotherProcessKilled() async throws {
         let directory = try TemporaryDirectory(prefix: "stale-pid")
         let paths = HostPaths(
             lockDirectory: directory.path(for: "lock"), refcountDirectory: directory.path(for: "ref"),
@@ -49,16 +49,16 @@ struct DatapathRecoveryTests {
         #expect(!FileManager.default.fileExists(atPath: files.pidFile))
     }
 
-    @Test func aVDIIsActiveInOneModeAtATime() throws {
+    @Test func aVDIIsActiveInOneModeAtATime() async throws {
         let cli = try CLIHarness()
-        let sr = try cli.createSR()
-        let vdi = try cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
-        try cli.ok("vdi-attach", "uuid=\(vdi)")
+        let sr = try await cli.createSR()
+        let vdi = try await cli.ok("vdi-create", "sr=\(sr)", "virtual-size=64MiB")
+        try await cli.ok("vdi-attach", "uuid=\(vdi)")
         defer { _ = try? cli.run("vdi-detach", "uuid=\(vdi)") }
-        let readOnly = try cli.run("vdi-attach", "uuid=\(vdi)", "mode=RO")
+        let readOnly = try await cli.run("vdi-attach", "uuid=\(vdi)", "mode=RO")
         #expect(readOnly.status != 0 && readOnly.errorOutput.contains("active read-write"), "\(readOnly)")
         // The read-write activation is intact: a snapshot still pauses it.
-        let snapshot = try cli.ok("vdi-snapshot", "uuid=\(vdi)")
+        let snapshot = try await cli.ok("vdi-snapshot", "uuid=\(vdi)")
         #expect(try String(contentsOfFile: cli.path("nbd/\(vdi).log"), encoding: .utf8).contains("paused"))
         #expect(!snapshot.isEmpty)
     }

@@ -7,7 +7,7 @@ import Testing
 
 /// The ext driver called directly: device-config parsing, directory SRs, the superblock reader.
 @Suite struct ExtDriverTests {
-    @Test func deviceConfigNeedsExactlyOneAbsoluteLocation() throws {
+    @Test func deviceConfigNeedsExactlyOneAbsoluteLocation() async throws {
         #expect(throws: SRError(.configDeviceMissing)) { try ExtLocation(deviceConfig: [:]) }
         #expect(throws: SRError(.configDeviceMissing)) {
             try ExtLocation(deviceConfig: ["SRmaster": "true", "device": ""])
@@ -23,7 +23,7 @@ import Testing
         #expect(both?.code == .invalidArg)
     }
 
-    @Test func driverInfoIsEXTSRs() {
+    @Test func driverInfoIsEXTSRs() async {
         let driver = ExtDriver(mountBase: "/unused")
         #expect(driver.typeName == "ext" && driver.pluginName == "EXTSR" && driver.contentType == "vhd")
         #expect(driver.info.name == "Local EXT3 VHD")
@@ -32,7 +32,7 @@ import Testing
         #expect(driver.info.configuration == [.init("device", "local device path (required) (e.g. /dev/sda3)")])
     }
 
-    @Test func directorySRsLiveInAUUIDSubdirectory() throws {
+    @Test func directorySRsLiveInAUUIDSubdirectory() async throws {
         let directory = try TemporaryDirectory(prefix: "ext-driver")
         let driver = ExtDriver(mountBase: directory.path(for: "mnt"))
         let config = ["path": directory.path]
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test(arguments: ["../x", "a/b", "", "13C4384E-897B-E745-6B3E-9A89C06537BE"])
-    func hostileSRUUIDsAreRefusedBeforeAnyPath(uuid: String) throws {
+    func hostileSRUUIDsAreRefusedBeforeAnyPath(uuid: String) async throws {
         let directory = try TemporaryDirectory(prefix: "ext-driver")
         let driver = ExtDriver(mountBase: directory.path(for: "mnt"))
         let error = #expect(throws: SRError.self) {
@@ -73,13 +73,13 @@ import Testing
     }
 
     @Test(.enabled(if: Tool.isAvailable("mkfs.ext4"), "needs mkfs.ext4"))
-    func theSuperblockGivesTheSRUUIDLabelAndSize() throws {
+    func theSuperblockGivesTheSRUUIDLabelAndSize() async throws {
         let directory = try TemporaryDirectory(prefix: "ext-superblock")
         let image = directory.path(for: "fs.img")
         #expect(FileManager.default.createFile(atPath: image, contents: Data(count: 0)))
         #expect(truncate(image, 64 << 20) == 0)
         let uuid = Identifier.newUUID()
-        try Tool.require("mkfs.ext4").run(["-F", "-q", "-L", ExtSuperblock.srLabel, "-U", uuid, image]).requireSuccess()
+        try await Tool.require("mkfs.ext4").run(["-F", "-q", "-L", ExtSuperblock.srLabel, "-U", uuid, image]).requireSuccess()
         let (superblock, size) = try ExtSuperblock.read(device: image)
         #expect(superblock?.uuid == uuid && superblock?.label == "XSLocalEXT" && superblock?.byteCount == 64 << 20)
         #expect(size == 64 << 20)

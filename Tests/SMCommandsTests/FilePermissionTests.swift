@@ -11,7 +11,7 @@ struct FilePermissionTests {
 
     init() throws { sm = try CLIHarness() }
 
-    @Test func everythingCreatedUnderUmask000IsOwnerOnly() throws {
+    @Test func everythingCreatedUnderUmask000IsOwnerOnly() async throws {
         let sr = try sm.underUmask000(["sr-create", "device-config:path=\(sm.srParent)", "name-label=private"])
         let disk = try sm.underUmask000(["vdi-create", "virtual-size=8MiB", "name-label=disk"])
         let source = try sm.rawFile("source.raw", size: 4 << 20, data: [(offset: 4096, byte: 0x5A, count: 65536)])
@@ -39,36 +39,36 @@ struct FilePermissionTests {
         }
     }
 
-    @Test func aWorldWritableStateDirectoryIsRefusedByName() throws {
+    @Test func aWorldWritableStateDirectoryIsRefusedByName() async throws {
         let state = sm.path("state")
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         #expect(chmod(state, 0o777) == 0)
-        let refused = try sm.run("sr-list")
+        let refused = try await sm.run("sr-list")
         #expect(refused.status != 0)
         #expect(refused.errorOutput.contains("state directory \(state) is writable by group or others"), "\(refused)")
         #expect(refused.errorOutput.contains("mode 0777"), "\(refused)")
         #expect(chmod(state, 0o700) == 0)
-        try sm.run("sr-list").requireSuccess()
+        try await sm.run("sr-list").requireSuccess()
     }
 
     @Test(.enabled(if: geteuid() == 0, "chown needs root"))
-    func aStateDirectoryOwnedByAnotherUserIsRefusedByName() throws {
+    func aStateDirectoryOwnedByAnotherUserIsRefusedByName() async throws {
         let locks = sm.path("lock")
         try FileManager.default.createDirectory(atPath: locks, withIntermediateDirectories: true)
         #expect(chmod(locks, 0o755) == 0 && chown(locks, 65534, 65534) == 0)
-        let refused = try sm.run("sr-create", "device-config:path=\(sm.srParent)")
+        let refused = try await sm.run("sr-create", "device-config:path=\(sm.srParent)")
         #expect(refused.status != 0)
         #expect(refused.errorOutput.contains("lock directory \(locks) is owned by another user"), "\(refused)")
         #expect(refused.errorOutput.contains("owner uid 65534") && refused.errorOutput.contains("mode 0755"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: sm.srParent).isEmpty, "nothing was created")
         #expect(chown(locks, 0, 0) == 0)
-        try sm.createSR()
+        try await sm.createSR()
     }
 
     /// The fallback of a user without `XDG_RUNTIME_DIR` is a fixed name in `/tmp`, which any
     /// other user can create first; `sm` run as nobody must refuse one made by someone else.
     @Test(.enabled(if: Self.canTestRuntimeFallback, "needs root, setpriv and no /tmp/swift-sm-65534"))
-    func aRuntimeFallbackCreatedByAnotherUserIsRefused() throws {
+    func aRuntimeFallbackCreatedByAnotherUserIsRefused() async throws {
         let runtime = "/tmp/swift-sm-65534"
         #expect(mkdir(runtime, 0o755) == 0)
         defer { try? FileManager.default.removeItem(atPath: runtime) }
