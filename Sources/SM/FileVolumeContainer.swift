@@ -95,6 +95,11 @@ public struct FileVolumeContainer: VolumeContainer {
         return one.st_dev == two.st_dev && one.st_ino == two.st_ino
     }
 
+    public var backingDevice: UInt64? {
+        var info = stat()
+        return stat(directory, &info) == 0 ? UInt64(info.st_dev) : nil
+    }
+
     public func holds(device: UInt64, inode: UInt64) -> Bool {
         func matches(_ path: String) -> Bool {
             var info = stat()

@@ -33,6 +33,10 @@ public protocol VolumeContainer: Sendable {
     /// Whether the file or directory with this device and inode is part of the container (its
     /// directory, a volume, a record): where no output may be written.
     func holds(device: UInt64, inode: UInt64) -> Bool
+    /// The device number of the storage the volumes live on (a file system's `st_dev`), when it
+    /// is on this host: writing over that device, or over the file a loop device maps it from,
+    /// destroys every volume at once.
+    var backingDevice: UInt64? { get }
     /// How VHD parents named by locators inside this container are found and opened.
     var parentResolver: any ParentResolver { get }
     /// The path a consumer on this host can open the volume by, when there is one.

@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 import TestSupport
 import Testing
@@ -91,5 +92,31 @@ struct OutputGuardTests {
         FileManager.default.createFile(atPath: path, contents: Data(repeating: 0xee, count: 8 << 20))
         try await cli.ok("vdi-export", "uuid=\(vdi)", "filename=\(path)", "format=raw")
         #expect(try await cli.contents(path) == image)
+    }
+
+    /// An ext SR on a device (here a file, loop-mounted): exporting over that file or over
+    /// the loop device destroyed the whole SR; both are refused as the storage the SR lives on.
+    @Test(.enabled(if: getuid() == 0 && Tool.isAvailable("mkfs.ext4") && Tool.isAvailable("losetup"), "needs root"))
+    func anExportOverTheStorageUnderAnSRIsRefused() async throws {
+        let cli = try CLIHarness()
+        let image = cli.path("disk.img")
+        #expect(FileManager.default.createFile(atPath: image, contents: nil))
+        #expect(truncate(image, 64 << 20) == 0)
+        let sr = try await cli.ok("sr-create", "device-config:device=\(image)", "name-label=on-a-device")
+        defer { _ = try? Tool(name: "sm", path: CLIHarness.binary ?? "").run(["sr-detach", "uuid=\(sr)"], environment: cli.environment) }
+        let raw = try cli.rawFile("in.raw", size: 4 << 20, data: [(0, 0x3c, 64 << 10)])
+        let vdi = try await cli.ok("vdi-import", "sr-uuid=\(sr)", "filename=\(raw)")
+        let loops = try await Tool.require("losetup").run(["-n", "-O", "NAME", "-j", image]).requireSuccess().output
+        let loop = try #require(loops.split(separator: "\n").first.map(String.init))
+        let before = try Data(contentsOf: URL(fileURLWithPath: image))
+        for target in [image, loop] {
+            let result = try await cli.run(["vdi-export", "uuid=\(vdi)", "filename=\(target)", "format=raw"])
+            #expect(result.status != 0, "\(target): \(result)")
+            #expect(result.errorOutput.contains("the storage SR \(sr) lives on"), "\(result)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: image)).count == before.count)
+        let path = cli.path("check.raw")
+        try await cli.ok("vdi-export", "uuid=\(vdi)", "filename=\(path)", "format=raw")
+        #expect(try cli.contents(path) == cli.contents(raw))
     }
 }

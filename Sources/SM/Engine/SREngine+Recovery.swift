@@ -13,30 +13,42 @@ extension SREngine {
     /// the intents and markers that depend on the save stay for the next load to redo.
     func recover() throws(SRError) {
         let pending = try EngineFailure.wrap("SRUnavailable") { () throws in try journal.pending() }
-        openIntents.withLock { $0 = Set(pending.intents.map(\.id)) }
+        // A damaged record is an operation of unknown outcome: its id stays open (its commit
+        // mark is kept) and nothing it may own is swept or introduced.
+        openIntents.withLock { $0 = Set(pending.intents.map(\.id) + pending.problems.map(\.id)) }
+        var problems = pending.problems.map { "intent record \($0)" }
         var awaitingSave: [Intent] = []
-        var unknownKinds = false
+        var settled = pending.problems.isEmpty
         for intent in pending.intents {
-            guard Self.defect(of: intent) == nil else {
-                unknownKinds = true
+            if let defect = Self.defect(of: intent) {
+                problems.append("intent \(intent.id): \(defect)")
+                settled = false
                 continue
             }
-            switch IntentKind(rawValue: intent.kind) {
-            case .snapshot: try recoverSnapshot(intent)
-            case .revert: try recoverRevert(intent)
-            case .create: try recoverCreate(intent)
-            case .resize:
-                try recoverResize(intent)
-                awaitingSave.append(intent)
-            case nil:
-                // Another version's operation: left for the code that knows how to finish it.
-                unknownKinds = true
+            do throws(SRError) {
+                switch IntentKind(rawValue: intent.kind) {
+                case .snapshot: try recoverSnapshot(intent)
+                case .revert: try recoverRevert(intent)
+                case .create: try recoverCreate(intent)
+                case .resize:
+                    try recoverResize(intent)
+                    awaitingSave.append(intent)
+                case nil:
+                    // Another version's operation: left for the code that knows how to finish it.
+                    settled = false
+                }
+            } catch {
+                // The intent stays for the next load; reads go on from what is recorded.
+                problems.append("intent \(intent.id) (\(intent.kind) of \(intent.vdiUUID)): \(error.faultString)")
+                failedSteps.withLock { $0 = true }
+                settled = false
             }
         }
-        let volumes = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in try container.list() }
-        try recoverOrphanResizeJournals(volumes)
+        let volumes = (try? container.list()) ?? []
+        problems += recoverOrphanResizeJournals(volumes)
         let markers = recoverDestroys(volumes)
-        if !unknownKinds { try removeLeftovers(volumes) }
+        if settled { try? removeLeftovers(volumes) }
+        unsettledRecovery = problems
         if !awaitingSave.isEmpty || !markers.isEmpty {
             do throws(SRError) {
                 try commit { _ in }
@@ -45,11 +57,20 @@ extension SREngine {
                 return
             }
             awaitingSave.forEach(completeIntent)
-            try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+            try? EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
                 for marker in markers { try container.remove(marker) }
                 try container.sync()
             }
         }
+    }
+
+    /// Refuses an operation that changes volumes while a recovery step failed (the storage
+    /// refused a rename or a write: read-only, or failing): reads and destroys go on, nothing
+    /// is built on a half-recovered SR.
+    func requireRecovered(_ failure: String) throws(SRError) {
+        guard failedSteps.withLock({ $0 }) else { return }
+        throw EngineFailure.error(
+            failure, "SR \(srUUID) is not fully recovered: \(unsettledRecovery.joined(separator: "; "))")
     }
 
     func recoverSnapshot(_ intent: Intent) throws(SRError) {
@@ -119,10 +140,15 @@ extension SREngine {
 
     /// Reverts every resize journal no intent accounts for (one left by `vhd-util resize -j`
     /// or by an older SM).
-    func recoverOrphanResizeJournals(_ volumes: [VolumeInfo]) throws(SRError) {
+    /// Returns what could not be reverted (the journal stays for the next load).
+    func recoverOrphanResizeJournals(_ volumes: [VolumeInfo]) -> [String] {
+        var problems: [String] = []
         for journalVolume in volumes.map(\.name) where journalVolume.hasPrefix(".journal-") {
             let volume = String(journalVolume.dropFirst(".journal-".count))
-            try revertResizeJournal(volume)
+            do throws(SRError) { try revertResizeJournal(volume) } catch {
+                problems.append("resize journal \(journalVolume): \(error.faultString)")
+                continue
+            }
             if let uuid = VolumeNaming.vdi(of: volume)?.uuid, let record = metadata.vdis[uuid],
                 let sizes = try? volumeSizes(record)
             {
@@ -132,6 +158,7 @@ extension SREngine {
                 }
             }
         }
+        return problems
     }
 
     /// Finishes every destroy whose volume was marked: the marker is emptied and the record

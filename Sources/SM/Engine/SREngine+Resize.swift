@@ -12,6 +12,7 @@ extension SREngine {
     /// interrupted before it is settled by the next load, which records the size the volume
     /// really has, so a record never keeps a stale size.
     public func resize(_ uuid: String, to size: UInt64, online: Bool = false) throws(SRError) -> VDIRecord {
+        try requireRecovered("VDIResize")
         let record = try vdi(uuid)
         let newSize = try Self.roundedVDISize(size)
         guard newSize >= record.virtualSize else {

@@ -12,12 +12,21 @@ extension SREngine {
     /// keeps a second name (`<leaf>.old`) until then, so a revert that fails or is interrupted
     /// before it gives the VDI its own content back.
     public func revert(_ uuid: String, to snapshotUUID: String, now: String) throws(SRError) {
+        try requireRecovered("SMGeneral")
         let record = try vdi(uuid)
         let snapshot = try vdi(snapshotUUID)
         guard record.volumeType == .vhd, snapshot.volumeType == .vhd else {
             throw EngineFailure.error("VDIType", "revert needs VHD VDIs")
         }
         guard uuid != snapshotUUID else { throw EngineFailure.error("InvalidArg", "a VDI cannot be reverted to itself") }
+        // Only a leaf can take new content: a base copy's children read through it, and a
+        // target reached through the VDI itself would become its own parent.
+        guard !record.hidden, !metadata.vdis.values.contains(where: { $0.parent == uuid }) else {
+            throw EngineFailure.error("VDIInUse", "VDI \(uuid) is a base copy other VDIs read through: it cannot be reverted")
+        }
+        guard !isAncestor(uuid, of: snapshotUUID) else {
+            throw EngineFailure.error("InvalidArg", "snapshot \(snapshotUUID) reads through VDI \(uuid)")
+        }
         let target = try revertTarget(snapshot, now: now)
         let intent = try beginIntent(.revert, vdi: uuid, ["snapshot": snapshotUUID, "target": target.uuid], failure: "SMGeneral")
         let leaf = VolumeNaming.volume(for: uuid, type: .vhd)
@@ -74,6 +83,19 @@ extension SREngine {
             }
             try container.sync()
         }
+    }
+
+    /// Whether `ancestor` is on `uuid`'s chain of parents (records only, bounded against loops).
+    func isAncestor(_ ancestor: String, of uuid: String) -> Bool {
+        let records = metadata.vdis
+        var current = records[uuid]?.parent ?? ""
+        var steps = 0
+        while !current.isEmpty, steps <= records.count {
+            if current == ancestor { return true }
+            current = records[current]?.parent ?? ""
+            steps += 1
+        }
+        return false
     }
 
     /// The read-only volume that holds `snapshot`'s content: its parent when the snapshot leaf

@@ -16,7 +16,8 @@ extension SREngine {
     /// record, hidden, until the GC removes it: dropping the record would leave its volume on
     /// disk with nothing describing it. Reads only
     /// each recorded VHD's footer and header, never its BAT; a volume becomes a VDI only after
-    /// it passes the strict open every writer uses (a half-written or damaged VHD is left out).
+    /// it passes the strict open every writer uses (a half-written or damaged VHD is left out),
+    /// and none while recovery left something unsettled (it may be that operation's).
     public func scan() throws(SRError) -> ScanReport {
         let volumes = try EngineFailure.volume("SRScan") { () throws(VolumeError) in try container.list() }
         let recorded = metadata.vdis
@@ -28,7 +29,11 @@ extension SREngine {
                 guard let store = try? container.open(volume.name, writable: false),
                     let read = try? ImageSummary.read(store: store, name: volume.name)
                 else { continue }
-                if recorded[vdi.uuid] == nil, (try? Image.open(store: store, name: volume.name)) == nil { continue }
+                if recorded[vdi.uuid] == nil,
+                    !unsettledRecovery.isEmpty || (try? Image.open(store: store, name: volume.name)) == nil
+                {
+                    continue
+                }
                 summary = read
             }
             found[vdi.uuid] = (vdi.type, volume.size, summary)

@@ -57,6 +57,7 @@ extension SREngine {
         _ uuid: String, type: SnapshotType = .double, isClone: Bool = false, now: String, names: CopyNames = .init()
     ) throws(SRError) -> SnapshotResult {
         let failure = isClone ? "VDIClone" : "VDISnapshot"
+        try requireRecovered(failure)
         let record = try vdi(uuid)
         guard record.volumeType == .vhd else {
             throw EngineFailure.error(failure, "only VHD VDIs can be snapshotted; \(uuid) is raw")

@@ -68,6 +68,7 @@ extension SREngine {
     func createVolume(
         uuid: String, request: NewVDI, size: UInt64, failure: String, fill: (any BlockStore) throws(SRError) -> Void
     ) throws(SRError) -> VDIRecord {
+        try requireRecovered(failure)
         let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
         let staging = VolumeNaming.staging(volume)
         let intent = try beginIntent(.create, vdi: uuid, ["volume": volume], failure: failure)

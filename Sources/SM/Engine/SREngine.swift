@@ -28,6 +28,14 @@ public final class SREngine: @unchecked Sendable {
         set { unsaved.withLock { $0 = newValue } }
     }
     private let unsaved = Mutex<SRError?>(nil)
+    /// What the last recovery could not settle (damaged intent records, failed steps), for
+    /// reports; while a step failed, operations that change volumes are refused.
+    public internal(set) var unsettledRecovery: [String] {
+        get { unsettled.withLock { $0 } }
+        set { unsettled.withLock { $0 = newValue } }
+    }
+    private let unsettled = Mutex<[String]>([])
+    let failedSteps = Mutex(false)
 
     /// The smallest and largest VDI sizes (SM's `MIN_VHD_SIZE`, `MAX_VHD_SIZE`).
     public static let minimumVDISize: UInt64 = 2 << 20
@@ -88,7 +96,13 @@ public final class SREngine: @unchecked Sendable {
         updated.committedIntents.formIntersection(open)
         if let intent { updated.committedIntents.insert(intent.id) }
         let snapshot = updated
-        try EngineFailure.wrap("MetadataError") { () throws in try metadataStore.save(snapshot) }
+        do throws(SRError) {
+            try EngineFailure.wrap("MetadataError") { () throws in try metadataStore.save(snapshot) }
+        } catch {
+            // A save can land and still fail (the directory fsync after the rename): what the
+            // medium now holds decides, or an undo would contradict the saved records.
+            guard (try? metadataStore.load()) == snapshot else { throw error }
+        }
         state.withLock { $0 = snapshot }
         unsavedRecovery = nil
     }

@@ -24,6 +24,7 @@ enum OutputFile {
         guard let identity = store.fileIdentity() else { throw CLIError("cannot tell which file \(path) is") }
         do {
             try refuse(path, device: identity.device, inode: identity.inode, guarded, "a volume or record of")
+            try refuseBacking(path, store: store, guarded)
             if !store.isBlockDevice { try store.resize(to: 0) }
         } catch {
             store.close()
@@ -40,6 +41,33 @@ enum OutputFile {
             throw CLIError(
                 "refusing to write \(path): it is \(relation) SR \(sr) (\(container.name)); "
                     + "an export there would overwrite what the SR holds")
+        }
+    }
+
+    /// Refuses an output that is the storage under an SR: its file system's block device (or a
+    /// whole disk holding it as a partition), or the file a loop device maps it from.
+    private static func refuseBacking(
+        _ path: String, store: FileBlockStore, _ guarded: [(sr: String, container: any VolumeContainer)]
+    ) throws {
+        var status = stat()
+        guard stat(store.path, &status) == 0 else { return }
+        for (sr, container) in guarded {
+            guard let backing = container.backingDevice else { continue }
+            let backs: Bool
+            if (status.st_mode & S_IFMT) == S_IFBLK {
+                let device = UInt64(status.st_rdev)
+                backs = device == backing || BlockDeviceTree.partitions(of: device).contains(backing)
+            } else {
+                backs = BlockDeviceTree.loopBackingFile(of: backing).map { file in
+                    var info = stat()
+                    return stat(file, &info) == 0 && info.st_dev == status.st_dev && info.st_ino == status.st_ino
+                } ?? false
+            }
+            if backs {
+                throw CLIError(
+                    "refusing to write \(path): it is the storage SR \(sr) lives on (\(container.name)); "
+                        + "an export there would destroy the whole SR")
+            }
         }
     }
 
