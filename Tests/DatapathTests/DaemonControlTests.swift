@@ -10,7 +10,7 @@ import VHD
 /// The control operations against a real daemon, with real NBD clients on the data path.
 @Suite(.enabled(if: RunningDaemon.ready, Comment(rawValue: RunningDaemon.missing)), .timeLimit(.minutes(2)))
 struct DaemonControlTests {
-    @Test func openStatusAndCloseThroughTheClient() throws {
+    @Test func openStatusAndCloseThroughTheClient() async throws {
         let daemon = try RunningDaemon()
         let raw = try daemon.rawFile("a.raw", size: 8 << 20)
         let vhd = try daemon.vhdFile("b.vhd", size: 32 << 20, fill: 0x42)
@@ -20,9 +20,9 @@ struct DaemonControlTests {
         let status = try daemon.client.status()
         #expect(status.exports.map(\.name) == ["a", "b"])
         #expect(status.exports[1] == ExportStatus(name: "b", path: vhd, readOnly: true, paused: false, size: 32 << 20))
-        let info = try Tool.require("nbdinfo").run(["--json", daemon.uri("b")], timeout: 20).requireSuccess()
+        let info = try await Tool.require("nbdinfo").run(["--json", daemon.uri("b")], timeout: 20).requireSuccess()
         #expect(info.output.contains("\"export-size\": \(32 << 20)") && info.output.contains("\"is_read_only\": true"))
-        _ = try Tool.require("qemu-io").run(
+        _ = try await Tool.require("qemu-io").run(
             ["-f", "raw", "-r", "-c", "read -P 0x42 0 1M", daemon.uri("b")], timeout: 20
         )
         .requireSuccess()
@@ -39,12 +39,12 @@ struct DaemonControlTests {
 
         try daemon.client.close(export: "a")
         #expect(try daemon.client.status().exports.map(\.name) == ["b"])
-        let gone = try Tool.require("nbdinfo").run([daemon.uri("a")], timeout: 20)
+        let gone = try await Tool.require("nbdinfo").run([daemon.uri("a")], timeout: 20)
         #expect(!gone.succeeded, "a closed export is no longer served")
         #expect(throws: DatapathError.refused("no export named a")) { try daemon.client.pause(export: "a") }
     }
 
-    @Test func closeDisconnectsAClientAtItsNextRequest() throws {
+    @Test func closeDisconnectsAClientAtItsNextRequest() async throws {
         let daemon = try RunningDaemon()
         let raw = try daemon.rawFile("a.raw", size: 8 << 20)
         try daemon.client.open(export: "a", path: raw)
@@ -55,15 +55,15 @@ struct DaemonControlTests {
         usleep(500_000)
         #expect(writer.isRunning)
         try daemon.client.close(export: "a")
-        let result = try writer.wait(timeout: 20)
+        let result = try await writer.wait(timeout: 20)
         #expect(!result.succeeded, "\(result)")
     }
 
-    @Test func statsCountWhatTheClientsDid() throws {
+    @Test func statsCountWhatTheClientsDid() async throws {
         let daemon = try RunningDaemon()
         let raw = try daemon.rawFile("a.raw", size: 8 << 20)
         try daemon.client.open(export: "a", path: raw)
-        _ = try Tool.require("qemu-io").run(
+        _ = try await Tool.require("qemu-io").run(
             [
                 "-f", "raw", "-c", "write -P 0x11 0 64k", "-c", "write -P 0x22 1M 64k", "-c", "write -P 0x33 2M 128k",
                 "-c", "read -P 0x22 1M 4k", "-c", "read -P 0x33 2M 8k", daemon.uri("a"),
@@ -80,7 +80,7 @@ struct DaemonControlTests {
         #expect(throws: DatapathError.refused("no export named zz")) { try daemon.client.statistics(export: "zz") }
     }
 
-    @Test func pauseHoldsAWriterWithoutFailingItAndUnpauseReleasesIt() throws {
+    @Test func pauseHoldsAWriterWithoutFailingItAndUnpauseReleasesIt() async throws {
         let daemon = try RunningDaemon()
         let vhd = try daemon.vhdFile("a.vhd", size: 64 << 20, fill: 0x01)
         try daemon.client.open(export: "a", path: vhd)
@@ -93,16 +93,16 @@ struct DaemonControlTests {
         #expect(try daemon.client.statistics(export: "a")["a"]?.writes == 0)
         #expect(try daemon.client.status().exports.first?.paused == true)
         #expect(try !daemon.client.unpause(export: "a").paused)
-        let result = try writer.wait(timeout: 30)
+        let result = try await writer.wait(timeout: 30)
         #expect(result.succeeded, "\(result)")
         #expect(try daemon.client.statistics(export: "a")["a"]?.writes == 32)
         var reads: [String] = []
         for index in 0..<32 { reads += ["-c", "read -P \(index + 1) \(index * 2)M 256k"] }
-        _ = try Tool.require("qemu-io").run(["-f", "raw", "-r"] + reads + [daemon.uri("a")], timeout: 30)
+        _ = try await Tool.require("qemu-io").run(["-f", "raw", "-r"] + reads + [daemon.uri("a")], timeout: 30)
             .requireSuccess()
     }
 
-    @Test func pauseAndUnpauseUnderARunningWriterLoseNothing() throws {
+    @Test func pauseAndUnpauseUnderARunningWriterLoseNothing() async throws {
         let daemon = try RunningDaemon()
         let vhd = try daemon.vhdFile("a.vhd", size: 128 << 20, fill: 0x01)
         try daemon.client.open(export: "a", path: vhd)
@@ -116,34 +116,34 @@ struct DaemonControlTests {
             try daemon.client.unpause(export: "a")
             cycles += 1
         }
-        #expect(try writer.wait(timeout: 60).succeeded)
+        await #expect(try writer.wait(timeout: 60).succeeded)
         #expect(cycles > 0, "the writer finished before the first pause")
         var reads: [String] = []
         for index in 0..<256 { reads += ["-c", "read -P \(index % 250 + 2) \(index * 512)k 64k"] }
-        _ = try Tool.require("qemu-io").run(["-f", "raw", "-r"] + reads + [daemon.uri("a")], timeout: 60)
+        _ = try await Tool.require("qemu-io").run(["-f", "raw", "-r"] + reads + [daemon.uri("a")], timeout: 60)
             .requireSuccess()
         #expect(Check.image(at: vhd).isValid)
     }
 
-    @Test func unpauseFromANewPathServesTheNewChain() throws {
+    @Test func unpauseFromANewPathServesTheNewChain() async throws {
         let daemon = try RunningDaemon()
         let first = try daemon.vhdFile("a.vhd", size: 16 << 20, fill: 0xaa)
         let second = try daemon.vhdFile("b.vhd", size: 24 << 20, fill: 0xbb)
         try daemon.client.open(export: "vdi", path: first)
         let qemuIO = try Tool.require("qemu-io")
-        _ = try qemuIO.run(["-f", "raw", "-r", "-c", "read -P 0xaa 0 1M", daemon.uri("vdi")], timeout: 20)
+        _ = try await qemuIO.run(["-f", "raw", "-r", "-c", "read -P 0xaa 0 1M", daemon.uri("vdi")], timeout: 20)
             .requireSuccess()
         try daemon.client.pause(export: "vdi")
         let unpaused = try daemon.client.unpause(export: "vdi", path: second)
         #expect(unpaused == ExportStatus(name: "vdi", path: second, readOnly: false, paused: false, size: 24 << 20))
-        _ = try qemuIO.run(["-f", "raw", "-r", "-c", "read -P 0xbb 0 1M", daemon.uri("vdi")], timeout: 20)
+        _ = try await qemuIO.run(["-f", "raw", "-r", "-c", "read -P 0xbb 0 1M", daemon.uri("vdi")], timeout: 20)
             .requireSuccess()
         #expect(
             throws: DatapathError.refused("export vdi is not paused; pause it before re-opening it from \(first)")
         ) { try daemon.client.unpause(export: "vdi", path: first) }
     }
 
-    @Test func aFailedReopenLeavesTheExportPausedForARetry() throws {
+    @Test func aFailedReopenLeavesTheExportPausedForARetry() async throws {
         let daemon = try RunningDaemon()
         let first = try daemon.vhdFile("a.vhd", size: 16 << 20, fill: 0xaa)
         try daemon.client.open(export: "vdi", path: first)
@@ -155,7 +155,7 @@ struct DaemonControlTests {
         #expect(try !daemon.client.unpause(export: "vdi").paused)
     }
 
-    @Test func refreshPicksUpAnOnlineResize() throws {
+    @Test func refreshPicksUpAnOnlineResize() async throws {
         let daemon = try RunningDaemon()
         let vhd = try daemon.vhdFile("a.vhd", size: 16 << 20, fill: 0x5c, preallocatedSize: 64 << 20)
         let raw = try daemon.rawFile("b.raw", size: 4 << 20)
@@ -166,15 +166,15 @@ struct DaemonControlTests {
         #expect(try daemon.client.status().exports.map(\.size) == [4 << 20, 16 << 20], "unchanged until refreshed")
         #expect(try daemon.client.refresh(export: "vhd").size == 48 << 20)
         #expect(try daemon.client.refresh(export: "raw").size == 12 << 20)
-        let info = try Tool.require("nbdinfo").run(["--size", daemon.uri("vhd")], timeout: 20).requireSuccess()
+        let info = try await Tool.require("nbdinfo").run(["--size", daemon.uri("vhd")], timeout: 20).requireSuccess()
         #expect(info.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(48 << 20)")
-        _ = try Tool.require("qemu-io").run(
+        _ = try await Tool.require("qemu-io").run(
             ["-f", "raw", "-c", "write -P 0x7e 40M 64k", "-c", "read -P 0x5c 0 1M", daemon.uri("vhd")], timeout: 20
         ).requireSuccess()
         #expect(Check.image(at: vhd).isValid)
     }
 
-    @Test func malformedRequestsGetSpecificErrorsAndTheDaemonKeepsServing() throws {
+    @Test func malformedRequestsGetSpecificErrorsAndTheDaemonKeepsServing() async throws {
         let daemon = try RunningDaemon()
         let socket = try ControlSocket.connect(path: daemon.controlPath, timeout: 2)
         socket.setReceiveTimeout(10)

@@ -13,7 +13,7 @@ struct DaemonCrashTests {
     static let writes = 120
     static let writeSize = 96 << 10
 
-    @Test func aVHDChecksAfterTheDaemonIsKilledMidWrites() throws {
+    @Test func aVHDChecksAfterTheDaemonIsKilledMidWrites() async throws {
         let daemon = try RunningDaemon()
         let vhd = try daemon.vhdFile("a.vhd", size: 256 << 20, fill: 0x01)
         try daemon.client.open(export: "vdi", path: vhd)
@@ -26,13 +26,13 @@ struct DaemonCrashTests {
         }
         let killedMidWrites = writer.isRunning
         _ = try #require(daemon.signalAndReap(SIGKILL))
-        _ = try? writer.wait(timeout: 20)
+        _ = try? await writer.wait(timeout: 20)
         #expect(killedMidWrites, "the writer had finished before the kill; the test proves less")
 
         let report = Check.image(at: vhd)
         #expect(report.isValid, "\(report.problems)")
         let vhdUtil = Tool(name: "vhd-util", path: try Self.builtVHDUtil())
-        _ = try vhdUtil.run(["check", "-n", vhd], timeout: 30).requireSuccess()
+        _ = try await vhdUtil.run(["check", "-n", vhd], timeout: 30).requireSuccess()
 
         let chain = try Chain.open(
             leaf: try Image.open(store: try FileBlockStore(path: vhd, readOnly: true), name: vhd),

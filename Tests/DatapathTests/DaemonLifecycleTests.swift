@@ -10,7 +10,7 @@ import Testing
 /// live sockets, and its command line.
 @Suite(.enabled(if: RunningDaemon.ready, Comment(rawValue: RunningDaemon.missing)), .timeLimit(.minutes(2)))
 struct DaemonLifecycleTests {
-    @Test func launchedDetachedItAnswersStatusAndWritesItsPidfile() throws {
+    @Test func launchedDetachedItAnswersStatusAndWritesItsPidfile() async throws {
         let daemon = try RunningDaemon()
         let status = try daemon.client.status()
         #expect(status.pid == daemon.pid)
@@ -28,7 +28,7 @@ struct DaemonLifecycleTests {
         #expect(daemon.log.contains("serving NBD on \(daemon.socketPath)"))
     }
 
-    @Test func theDaemonRunsFromTheRootAndInheritsNoDescriptorButItsStandardOnes() throws {
+    @Test func theDaemonRunsFromTheRootAndInheritsNoDescriptorButItsStandardOnes() async throws {
         let directory = try TemporaryDirectory(prefix: "datapath")
         let lockPath = directory.path(for: "sr.lock")
         // An inheritable descriptor, as an SM lock file would be.
@@ -48,7 +48,7 @@ struct DaemonLifecycleTests {
     }
 
     @Test(arguments: [false, true])
-    func sigtermOrTheShutdownOperationStopsCleanlyAndRemovesSocketsAndPidfile(viaControl: Bool) throws {
+    func sigtermOrTheShutdownOperationStopsCleanlyAndRemovesSocketsAndPidfile(viaControl: Bool) async throws {
         let directory = try TemporaryDirectory(prefix: "datapath")
         let raw = directory.path(for: "disk.raw")
         _ = try FileBlockStore.create(path: raw, size: 4 << 20)
@@ -72,7 +72,7 @@ struct DaemonLifecycleTests {
         #expect(daemon.log.contains("stopped"))
     }
 
-    @Test func shutdownWithAPausedExportFailsTheHeldRequestInsteadOfHanging() throws {
+    @Test func shutdownWithAPausedExportFailsTheHeldRequestInsteadOfHanging() async throws {
         let daemon = try RunningDaemon()
         let raw = try daemon.rawFile("a.raw", size: 4 << 20)
         try daemon.client.open(export: "a", path: raw)
@@ -82,10 +82,10 @@ struct DaemonLifecycleTests {
         #expect(writer.isRunning, "held by the pause")
         let status = try #require(daemon.signalAndReap(SIGTERM), "the daemon hung; log:\n\(daemon.log)")
         #expect(status == 0)
-        #expect(!(try writer.wait(timeout: 20).succeeded))
+        await #expect(!(try writer.wait(timeout: 20).succeeded))
     }
 
-    @Test func aDaemonThatAcceptsButNeverAnswersTimesTheClientOut() throws {
+    @Test func aDaemonThatAcceptsButNeverAnswersTimesTheClientOut() async throws {
         let directory = try TemporaryDirectory(prefix: "datapath")
         let path = directory.path(for: "mute.sock")
         let listener = try ControlSocket.listen(path: path)
@@ -96,7 +96,7 @@ struct DaemonLifecycleTests {
         _ = listener
     }
 
-    @Test func afterSIGKILLTheClientReportsUnreachableAndANewDaemonReplacesTheStaleSockets() throws {
+    @Test func afterSIGKILLTheClientReportsUnreachableAndANewDaemonReplacesTheStaleSockets() async throws {
         let daemon = try RunningDaemon()
         _ = try #require(daemon.signalAndReap(SIGKILL))
         #expect(FileManager.default.fileExists(atPath: daemon.controlPath), "SIGKILL leaves the socket file")
@@ -112,7 +112,7 @@ struct DaemonLifecycleTests {
         #expect(daemon.log.contains("removing stale socket \(daemon.controlPath)"))
     }
 
-    @Test func aSecondDaemonOnLiveSocketsRefusesToStartAndTheFirstKeepsServing() throws {
+    @Test func aSecondDaemonOnLiveSocketsRefusesToStartAndTheFirstKeepsServing() async throws {
         let daemon = try RunningDaemon()
         let raw = try daemon.rawFile("a.raw", size: 4 << 20)
         try daemon.client.open(export: "a", path: raw)
@@ -123,21 +123,21 @@ struct DaemonLifecycleTests {
             return log.contains("another daemon is listening on \(daemon.socketPath)")
         }
         #expect(try daemon.client.status().pid == daemon.pid)
-        _ = try Tool.require("nbdinfo").run(["--size", daemon.uri("a")], timeout: 20).requireSuccess()
+        _ = try await Tool.require("nbdinfo").run(["--size", daemon.uri("a")], timeout: 20).requireSuccess()
     }
 
-    @Test func withTCPItServesTheSameExportsOnTheLoopbackPortStatusReports() throws {
+    @Test func withTCPItServesTheSameExportsOnTheLoopbackPortStatusReports() async throws {
         let daemon = try RunningDaemon(tcp: "0")
         let raw = try daemon.rawFile("a.raw", size: 4 << 20, fill: 0x3c)
         try daemon.client.open(export: "a", path: raw, readOnly: true)
         let port = try #require(try daemon.client.status().tcpPort)
         #expect(port != 0)
-        _ = try Tool.require("qemu-io").run(
+        _ = try await Tool.require("qemu-io").run(
             ["-f", "raw", "-r", "-c", "read -P 0x3c 0 4M", "nbd://127.0.0.1:\(port)/a"], timeout: 20
         ).requireSuccess()
     }
 
-    @Test func aClientOfADaemonNeverStartedReportsUnreachable() throws {
+    @Test func aClientOfADaemonNeverStartedReportsUnreachable() async throws {
         let directory = try TemporaryDirectory(prefix: "datapath")
         let client = DatapathClient(controlPath: directory.path(for: "none.sock"))
         #expect(throws: DatapathError.unreachable(path: directory.path(for: "none.sock"), errno: ENOENT)) {
@@ -145,19 +145,19 @@ struct DaemonLifecycleTests {
         }
     }
 
-    @Test func helpPrintsUsageAndABadCommandLineExitsTwoSayingWhy() throws {
+    @Test func helpPrintsUsageAndABadCommandLineExitsTwoSayingWhy() async throws {
         let tool = Tool(name: "sm-datapathd", path: try #require(RunningDaemon.binary))
-        let help = try tool.run(["--help"], timeout: 10)
+        let help = try await tool.run(["--help"], timeout: 10)
         #expect(help.status == 0 && help.output.contains("usage: sm-datapathd --socket PATH --control PATH"))
-        let bad = try tool.run(
+        let bad = try await tool.run(
             ["--socket", "/tmp/x.sock", "--control", "/tmp/y.sock", "--export", "nopath"], timeout: 10)
         #expect(bad.status == 2)
         #expect(bad.errorOutput.contains("sm-datapathd: --export nopath: expected NAME=PATH[:ro]"))
-        let missing = try tool.run(["--control", "/tmp/y.sock"], timeout: 10)
+        let missing = try await tool.run(["--control", "/tmp/y.sock"], timeout: 10)
         #expect(missing.status == 2 && missing.errorOutput.contains("--socket PATH is required"))
     }
 
-    @Test func anExportThatCannotBeOpenedStopsTheStartWithTheReasonInTheLog() throws {
+    @Test func anExportThatCannotBeOpenedStopsTheStartWithTheReasonInTheLog() async throws {
         let directory = try TemporaryDirectory(prefix: "datapath")
         #expect {
             _ = try RunningDaemon(

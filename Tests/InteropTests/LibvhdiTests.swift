@@ -12,7 +12,7 @@ import VHDFormat
 @Suite(.enabled(if: Tools.haveLibvhdi, Comment(rawValue: Tools.missingLibvhdi)), .timeLimit(.minutes(3)))
 struct LibvhdiTests {
     @Test(arguments: [DiskType.dynamic, .fixed])
-    func vhdiinfoAcceptsOurImage(type: DiskType) throws {
+    func vhdiinfoAcceptsOurImage(type: DiskType) async throws {
         let directory = try TemporaryDirectory(prefix: "vhdiinfo")
         let path = directory.path(for: "disk.vhd")
         let size: UInt64 = (5 << 20) + 512
@@ -27,7 +27,7 @@ struct LibvhdiTests {
         #expect(fields["Identifier"] == image.uuid.description)
     }
 
-    @Test func vhdiinfoReportsASnapshotAsDifferentialWithItsParent() throws {
+    @Test func vhdiinfoReportsASnapshotAsDifferentialWithItsParent() async throws {
         let directory = try TemporaryDirectory(prefix: "vhdiinfo-diff")
         let basePath = directory.path(for: "base.vhd")
         let base = try Disks.create(basePath, size: 20 << 20)
@@ -47,7 +47,7 @@ struct LibvhdiTests {
     /// read through its own parents, so every layer's file must equal our chain opened at that
     /// layer and the model as it was when that layer was the leaf.
     @Test(.enabled(if: Tools.haveFuse, Comment(rawValue: Tools.missingFuse)), arguments: [1, 3])
-    func vhdimountReadsOurChain(depth: Int) throws {
+    func vhdimountReadsOurChain(depth: Int) async throws {
         let directory = try TemporaryDirectory(prefix: "vhdimount")
         let size: UInt64 = 9 << 20
         var model = DiskModel(size: size)

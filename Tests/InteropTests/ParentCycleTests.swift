@@ -35,7 +35,7 @@ struct ParentCycleTests {
         return (a, b)
     }
 
-    @Test func reparentingOntoADescendantIsRefused() throws {
+    @Test func reparentingOntoADescendantIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "cycle-modify")
         let (a, b) = try Self.chain(in: directory.path)
         let before = try Hostile.snapshot(directory.path)
@@ -49,11 +49,11 @@ struct ParentCycleTests {
 
     /// `vhd-util check -p` must end on a loop, with ELOOP as `query -d` reports it.
     @Test(.enabled(if: Tools.vhdUtil != nil, "vhd-util is not built next to the tests"))
-    func checkWithParentsEndsOnACycle() throws {
+    func checkWithParentsEndsOnACycle() async throws {
         let directory = try TemporaryDirectory(prefix: "cycle-check")
         let (_, b) = try Self.cycle(in: directory.path)
         let vhdUtil = try #require(Tools.vhdUtil)
-        let result = try vhdUtil.run(["check", "-n", b, "-p"], timeout: 30)
+        let result = try await vhdUtil.run(["check", "-n", b, "-p"], timeout: 30)
         #expect(result.status == 40, "\(result)")
     }
 
@@ -61,12 +61,12 @@ struct ParentCycleTests {
     /// one with data (blktap's rule); in a loop of empty disks that walk must stop, and create
     /// nothing.
     @Test(.enabled(if: Tools.vhdUtil != nil, "vhd-util is not built next to the tests"))
-    func snapshotOfAnEmptyDiskInACycleEnds() throws {
+    func snapshotOfAnEmptyDiskInACycleEnds() async throws {
         let directory = try TemporaryDirectory(prefix: "cycle-snapshot")
         let (_, b) = try Self.cycle(in: directory.path)
         let vhdUtil = try #require(Tools.vhdUtil)
         let child = directory.path(for: "c.vhd")
-        let result = try vhdUtil.run(["snapshot", "-n", child, "-p", b], timeout: 30)
+        let result = try await vhdUtil.run(["snapshot", "-n", child, "-p", b], timeout: 30)
         #expect(!result.succeeded, "\(result)")
         #expect(!FileManager.default.fileExists(atPath: child))
     }

@@ -7,11 +7,11 @@ import VHD
 /// Real NBD clients (libnbd's nbdinfo and nbdcopy, qemu-img, qemu-io) against `NBDServer`.
 @Suite(.enabled(if: ServedChain.haveClients, Comment(rawValue: ServedChain.missingClients)), .timeLimit(.minutes(2)))
 struct ClientInteropTests {
-    @Test func nbdinfoReportsTheSizeAndTheReadOnlyFlag() throws {
+    @Test func nbdinfoReportsTheSizeAndTheReadOnlyFlag() async throws {
         let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
         for (export, readOnly) in [(served.name, false), (served.readOnlyName, true)] {
-            let result = try nbdinfo.run(["--json", served.uri(export)], timeout: 20).requireSuccess()
+            let result = try await nbdinfo.run(["--json", served.uri(export)], timeout: 20).requireSuccess()
             let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any]
             let exports = object?["exports"] as? [[String: Any]]
             let first = try #require(exports?.first, "nbdinfo --json: \(result.output)")
@@ -21,10 +21,10 @@ struct ClientInteropTests {
         }
     }
 
-    @Test func nbdinfoMapShowsTheChainsAllocatedRangesAsDataAndTheRestAsHoles() throws {
+    @Test func nbdinfoMapShowsTheChainsAllocatedRangesAsDataAndTheRestAsHoles() async throws {
         let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
-        let result = try nbdinfo.run(["--map", "--json", served.uri()], timeout: 20).requireSuccess()
+        let result = try await nbdinfo.run(["--map", "--json", served.uri()], timeout: 20).requireSuccess()
         let entries = try #require(
             try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [[String: Any]],
             "nbdinfo --map --json: \(result.output)")
@@ -49,28 +49,28 @@ struct ClientInteropTests {
         #expect(!data.contains { $0.contains(8 << 20) })
     }
 
-    @Test func nbdcopyToAFileCopiesWhatTheChainReads() throws {
+    @Test func nbdcopyToAFileCopiesWhatTheChainReads() async throws {
         let nbdcopy = try Tool.require("nbdcopy")
         let served = try ServedChain()
         let output = served.directory.path(for: "copy.raw")
-        _ = try nbdcopy.run([served.uri(served.readOnlyName), output], timeout: 30).requireSuccess()
+        _ = try await nbdcopy.run([served.uri(served.readOnlyName), output], timeout: 30).requireSuccess()
         #expect(try ServedChain.fileBytes(output) == served.contents())
     }
 
-    @Test func qemuImgConvertFromTheExportEqualsTheChain() throws {
+    @Test func qemuImgConvertFromTheExportEqualsTheChain() async throws {
         let qemuImg = try Tool.require("qemu-img")
         let served = try ServedChain()
         let output = served.directory.path(for: "convert.raw")
-        _ = try qemuImg.run(["convert", "-f", "raw", "-O", "raw", served.uri(), output], timeout: 30)
+        _ = try await qemuImg.run(["convert", "-f", "raw", "-O", "raw", served.uri(), output], timeout: 30)
             .requireSuccess()
         #expect(try ServedChain.fileBytes(output) == served.contents())
     }
 
-    @Test func qemuIOWritesLandInTheLeafAndReadBackThroughTheChain() throws {
+    @Test func qemuIOWritesLandInTheLeafAndReadBackThroughTheChain() async throws {
         let qemuIO = try Tool.require("qemu-io")
         let served = try ServedChain()
         var expected = try served.contents()
-        _ = try qemuIO.run(
+        _ = try await qemuIO.run(
             ["-f", "raw", "-c", "write -P 0xab 1M 64k", "-c", "write -z 0 4k", served.uri()], timeout: 30
         )
         .requireSuccess()
@@ -81,18 +81,18 @@ struct ClientInteropTests {
         #expect(leafData.contains { $0.contains(1 << 20) })
     }
 
-    @Test func writesToTheReadOnlyExportFailAndChangeNothing() throws {
+    @Test func writesToTheReadOnlyExportFailAndChangeNothing() async throws {
         let qemuIO = try Tool.require("qemu-io")
         let served = try ServedChain()
         let before = try served.contents()
-        let result = try qemuIO.run(
+        let result = try await qemuIO.run(
             ["-f", "raw", "-c", "write -P 0xcd 0 4k", served.uri(served.readOnlyName)], timeout: 30)
         #expect(!result.succeeded, "\(result)")
         #expect(result.errorOutput.contains("Permission denied") || result.errorOutput.contains("read-only"))
         #expect(try served.contents() == before)
     }
 
-    @Test func nbdcopyIntoTheExportWritesTheLeafAndQemuImgCompareAgrees() throws {
+    @Test func nbdcopyIntoTheExportWritesTheLeafAndQemuImgCompareAgrees() async throws {
         let nbdcopy = try Tool.require("nbdcopy")
         let qemuImg = try Tool.require("qemu-img")
         let served = try ServedChain()
@@ -101,15 +101,15 @@ struct ClientInteropTests {
         let pattern = ServedChain.pattern(count: 3 << 20, seed: 9)
         bytes.replaceSubrange((2 << 20)..<(5 << 20), with: pattern)
         try Data(bytes).write(to: URL(fileURLWithPath: source))
-        _ = try nbdcopy.run([source, served.uri()], timeout: 30).requireSuccess()
+        _ = try await nbdcopy.run([source, served.uri()], timeout: 30).requireSuccess()
         #expect(try served.contents() == bytes)
-        _ = try qemuImg.run(["compare", "-f", "raw", "-F", "raw", source, served.uri()], timeout: 30).requireSuccess()
+        _ = try await qemuImg.run(["compare", "-f", "raw", "-F", "raw", source, served.uri()], timeout: 30).requireSuccess()
     }
 
-    @Test func qemuImgMapSeesTheSameAllocationThroughRequestOneBlockStatus() throws {
+    @Test func qemuImgMapSeesTheSameAllocationThroughRequestOneBlockStatus() async throws {
         let qemuImg = try Tool.require("qemu-img")
         let served = try ServedChain()
-        let result = try qemuImg.run(["map", "--output=json", "-f", "raw", served.uri()], timeout: 30).requireSuccess()
+        let result = try await qemuImg.run(["map", "--output=json", "-f", "raw", served.uri()], timeout: 30).requireSuccess()
         let entries = try #require(
             try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [[String: Any]], "\(result)")
         var data: [Range<UInt64>] = []
@@ -125,16 +125,16 @@ struct ClientInteropTests {
         #expect(data == (try served.chain.allocatedRanges()))
     }
 
-    @Test func nbdinfoListShowsEveryExport() throws {
+    @Test func nbdinfoListShowsEveryExport() async throws {
         let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
-        let result = try nbdinfo.run(["--list", "--json", served.uri()], timeout: 20).requireSuccess()
+        let result = try await nbdinfo.run(["--list", "--json", served.uri()], timeout: 20).requireSuccess()
         let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [String: Any]
         let names = (object?["exports"] as? [[String: Any]])?.compactMap { $0["export-name"] as? String }
         #expect(names?.sorted() == [served.name, served.readOnlyName].sorted(), "\(result)")
     }
 
-    @Test func qemuIORandomWritesMatchAReferenceModel() throws {
+    @Test func qemuIORandomWritesMatchAReferenceModel() async throws {
         let qemuIO = try Tool.require("qemu-io")
         let served = try ServedChain()
         var model = try served.contents()
@@ -152,14 +152,14 @@ struct ClientInteropTests {
             let byte = model[offset]
             commands += ["-c", "read -P \(byte) \(offset) 512"]
         }
-        let result = try qemuIO.run(["-f", "raw"] + commands + [served.uri()], timeout: 60).requireSuccess()
+        let result = try await qemuIO.run(["-f", "raw"] + commands + [served.uri()], timeout: 60).requireSuccess()
         #expect(!result.output.contains("Pattern verification failed"), "\(result)")
         #expect(try served.contents() == model)
     }
 }
 
 extension ClientInteropTests {
-    @Test func tcpOnLoopbackServesTheSameExport() throws {
+    @Test func tcpOnLoopbackServesTheSameExport() async throws {
         let qemuImg = try Tool.require("qemu-img")
         let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedChain()
@@ -169,16 +169,16 @@ extension ClientInteropTests {
         let port = try #require(server.port)
         #expect(port != 0 && server.socketPath == nil)
         let uri = "nbd://127.0.0.1:\(port)/\(served.name)"
-        let info = try nbdinfo.run(["--json", uri], timeout: 20).requireSuccess()
+        let info = try await nbdinfo.run(["--json", uri], timeout: 20).requireSuccess()
         #expect(info.output.contains("\"export-size\": \(ServedChain.virtualSize)"), "\(info)")
         let output = served.directory.path(for: "tcp.raw")
-        _ = try qemuImg.run(["convert", "-f", "raw", "-O", "raw", uri, output], timeout: 30).requireSuccess()
+        _ = try await qemuImg.run(["convert", "-f", "raw", "-O", "raw", uri, output], timeout: 30).requireSuccess()
         #expect(try ServedChain.fileBytes(output) == served.contents())
     }
 }
 
 extension ClientInteropTests {
-    @Test func nbdcopyBetweenTwoExportsWithFlushAndMultiConn() throws {
+    @Test func nbdcopyBetweenTwoExportsWithFlushAndMultiConn() async throws {
         let nbdcopy = try Tool.require("nbdcopy")
         let nbdinfo = try Tool.require("nbdinfo")
         let source = try ServedChain()
@@ -187,23 +187,23 @@ extension ClientInteropTests {
         try fresh.withUnsafeBytes { try source.chain.write($0, at: (7 << 20) + 512) }
         try [UInt8](repeating: 0x77, count: 4096).withUnsafeBytes { try destination.chain.write($0, at: 14 << 20) }
         #expect(try destination.contents() != source.contents())
-        let multiConn = try nbdinfo.run(["--can", "multi-conn", destination.uri()], timeout: 20)
+        let multiConn = try await nbdinfo.run(["--can", "multi-conn", destination.uri()], timeout: 20)
         #expect(multiConn.status == 0, "CAN_MULTI_CONN is advertised: \(multiConn)")
-        _ = try nbdcopy.run(["--flush", source.uri(source.readOnlyName), destination.uri()], timeout: 30)
+        _ = try await nbdcopy.run(["--flush", source.uri(source.readOnlyName), destination.uri()], timeout: 30)
             .requireSuccess()
         #expect(try destination.contents() == source.contents())
     }
 }
 
 extension ClientInteropTests {
-    @Test func theDefaultExportNameMeansTheOnlyExport() throws {
+    @Test func theDefaultExportNameMeansTheOnlyExport() async throws {
         let qemuImg = try Tool.require("qemu-img")
         let served = try ServedChain()
         let path = served.directory.path(for: "single.sock")
         let server = NBDServer(socketPath: path, exports: [served.name: ChainExport(chain: served.chain)])
         try server.start()
         defer { server.stop() }
-        let info = try qemuImg.run(["info", "--output=json", "nbd:unix:\(path)"], timeout: 20).requireSuccess()
+        let info = try await qemuImg.run(["info", "--output=json", "nbd:unix:\(path)"], timeout: 20).requireSuccess()
         let object = try JSONSerialization.jsonObject(with: Data(info.standardOutput)) as? [String: Any]
         #expect((object?["virtual-size"] as? NSNumber)?.uint64Value == ServedChain.virtualSize, "\(info)")
         #expect(served.server.export(named: "") == nil, "two exports: no default")

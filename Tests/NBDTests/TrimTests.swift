@@ -10,7 +10,7 @@ import VHD
 /// to holes (BAT, block status, `st_blocks`, check), partial ends and differencing leaves get
 /// zeroes only where data was.
 @Suite(.timeLimit(.minutes(1))) struct TrimTests {
-    @Test func trimReleasesWholeBlocksAndZeroesThePartialEnds() throws {
+    @Test func trimReleasesWholeBlocksAndZeroesThePartialEnds() async throws {
         let served = try ServedDisk()
         let client = try RawClient(served.socketPath)
         _ = try client.connect(to: served.name, structured: true)
@@ -36,7 +36,7 @@ import VHD
         #expect(report.isValid, "\(report.problems)")
     }
 
-    @Test func writeZeroesPunchesHolesUnlessNoHoleIsSet() throws {
+    @Test func writeZeroesPunchesHolesUnlessNoHoleIsSet() async throws {
         let served = try ServedDisk()
         let client = try RawClient(served.socketPath)
         _ = try client.connect(to: served.name, structured: true)
@@ -53,7 +53,7 @@ import VHD
         #expect(read.data == [UInt8](repeating: 0, count: 4 << 20))
     }
 
-    @Test func trimOnADifferencingLeafZeroesWhatTheChainHolds() throws {
+    @Test func trimOnADifferencingLeafZeroesWhatTheChainHolds() async throws {
         let served = try ServedChain()
         let client = try RawClient(served.socketPath)
         _ = try client.connect(to: served.name, structured: false)
@@ -66,13 +66,13 @@ import VHD
     }
 
     @Test(.enabled(if: ServedChain.haveClients, Comment(rawValue: ServedChain.missingClients)))
-    func qemuIODiscardShowsUpAsHolesInNbdinfoMap() throws {
+    func qemuIODiscardShowsUpAsHolesInNbdinfoMap() async throws {
         let qemuIO = try Tool.require("qemu-io")
         let nbdinfo = try Tool.require("nbdinfo")
         let served = try ServedDisk()
         let before = try served.allocatedBytes()
-        _ = try qemuIO.run(["-f", "raw", "-c", "discard 2M 4M", served.uri], timeout: 30).requireSuccess()
-        let result = try nbdinfo.run(["--map", "--json", served.uri], timeout: 20).requireSuccess()
+        _ = try await qemuIO.run(["-f", "raw", "-c", "discard 2M 4M", served.uri], timeout: 30).requireSuccess()
+        let result = try await nbdinfo.run(["--map", "--json", served.uri], timeout: 20).requireSuccess()
         let entries = try #require(
             try JSONSerialization.jsonObject(with: Data(result.standardOutput)) as? [[String: Any]],
             "nbdinfo --map --json: \(result.output)")

@@ -36,7 +36,7 @@ struct DispatchConformanceTests {
         return byte[0]
     }
 
-    @Test func driverInfoIsEXTSRsVerbatim() throws {
+    @Test func driverInfoIsEXTSRsVerbatim() async throws {
         // The request of the reference's SRTest.txt: no session, empty device_config.
         let document =
             "<methodCall><methodName>sr_get_driver_info</methodName><params><param><value><struct><member><name>host_ref</name><value>OpaqueRef:NULL</value></member><member><name>command</name><value>sr_get_driver_info</value></member><member><name>args</name><value><array><data/></array></value></member><member><name>device_config</name><value><struct/></value></member></struct></value></param></params></methodCall>"
@@ -70,7 +70,7 @@ struct DispatchConformanceTests {
         #expect(reply.text.hasPrefix("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><struct>\n"))
     }
 
-    @Test func srLifecycleCreateAttachScanUpdateDetachDelete() throws {
+    @Test func srLifecycleCreateAttachScanUpdateDetachDelete() async throws {
         let sr = Identifier.newUUID()
         try harness.call("sr_create", args: ["0"], sr: sr).requireNil()
         #expect(FileManager.default.fileExists(atPath: harness.srDirectory(sr) + "/sm-metadata.json"))
@@ -85,7 +85,7 @@ struct DispatchConformanceTests {
         #expect(!FileManager.default.fileExists(atPath: harness.srDirectory(sr)))
     }
 
-    @Test func probeListsTheSRsOfADirectoryAsSRlistXML() throws {
+    @Test func probeListsTheSRsOfADirectoryAsSRlistXML() async throws {
         let empty = try harness.call("sr_probe")
         #expect(try empty.requireString() == "<?xml version=\"1.0\" ?>\n<SRlist/>\n")
         let sr = try harness.createSR()
@@ -103,7 +103,7 @@ struct DispatchConformanceTests {
             ))
     }
 
-    @Test func vdiCreateMakesAVHDOrARawFileAndAnswersLocationAndUUID() throws {
+    @Test func vdiCreateMakesAVHDOrARawFileAndAnswersLocationAndUUID() async throws {
         let sr = try harness.createSR()
         let vhd = try harness.createVDI(in: sr, size: 10 << 20)
         #expect(FileManager.default.fileExists(atPath: harness.srDirectory(sr) + "/\(vhd).vhd"))
@@ -144,7 +144,7 @@ struct DispatchConformanceTests {
                 """)
     }
 
-    @Test func attachActivateDeactivateDetachHandOutTheDatapathsNBDExport() throws {
+    @Test func attachActivateDeactivateDetachHandOutTheDatapathsNBDExport() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         let attach = try harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
@@ -162,7 +162,7 @@ struct DispatchConformanceTests {
         try harness.call("vdi_delete", sr: sr, vdi: vdi).requireNil()
     }
 
-    @Test func snapshotKeepsTheUUIDAndMakesAHiddenBaseCopy() throws {
+    @Test func snapshotKeepsTheUUIDAndMakesAHiddenBaseCopy() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         try write(0x11, to: vdi, in: sr)
@@ -187,7 +187,7 @@ struct DispatchConformanceTests {
         #expect(try firstByte(of: clone, in: sr) == 0x12)
     }
 
-    @Test func revertGivesTheVDITheSnapshotsContentAndKeepsItsUUID() throws {
+    @Test func revertGivesTheVDITheSnapshotsContentAndKeepsItsUUID() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         try write(0x22, to: vdi, in: sr)
@@ -199,7 +199,7 @@ struct DispatchConformanceTests {
         #expect(try firstByte(of: vdi, in: sr) == 0x22)
     }
 
-    @Test func resizeGrowsOfflineAndOnline() throws {
+    @Test func resizeGrowsOfflineAndOnline() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr, size: 8 << 20)
         #expect(try harness.call("vdi_resize", args: [String(100 << 20)], sr: sr, vdi: vdi).requireVDI().uuid == vdi)
@@ -210,7 +210,7 @@ struct DispatchConformanceTests {
         #expect(try metadata(sr).vdis[vdi]?.virtualSize == 200 << 20)
     }
 
-    @Test func generatedConfigAttachesWithoutTheToolstack() throws {
+    @Test func generatedConfigAttachesWithoutTheToolstack() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         let config = try harness.call("vdi_generate_config", sr: sr, vdi: vdi).requireString()
@@ -225,7 +225,7 @@ struct DispatchConformanceTests {
         try PluginReply(try harness.run([detach])).requireNil()
     }
 
-    @Test func composeMakesTheFirstVDITheParentOfTheSecond() throws {
+    @Test func composeMakesTheFirstVDITheParentOfTheSecond() async throws {
         let sr = try harness.createSR()
         let parent = try harness.createVDI(in: sr)
         let child = try harness.createVDI(in: sr)
@@ -239,7 +239,7 @@ struct DispatchConformanceTests {
         #expect(records[parent]?.hidden == true && records[parent]?.managed == false)
     }
 
-    @Test func epochBeginResetsALeafThatResetsOnBoot() throws {
+    @Test func epochBeginResetsALeafThatResetsOnBoot() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         try write(0x44, to: vdi, in: sr)
@@ -250,7 +250,7 @@ struct DispatchConformanceTests {
         try harness.call("vdi_epoch_end", sr: sr, vdi: vdi).requireNil()
     }
 
-    @Test func scanIntroducesVolumesAndForgetsVanishedOnes() throws {
+    @Test func scanIntroducesVolumesAndForgetsVanishedOnes() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         let copy = Identifier.newUUID()
@@ -263,7 +263,7 @@ struct DispatchConformanceTests {
         #expect(records[vdi] == nil)
     }
 
-    @Test func commandsTheReferenceLacksAreFaults() throws {
+    @Test func commandsTheReferenceLacksAreFaults() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         try harness.call("vdi_introduce", sr: sr, vdi: vdi, extra: [.init("new_uuid", .string(Identifier.newUUID()))])

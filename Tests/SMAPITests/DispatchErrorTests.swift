@@ -13,7 +13,7 @@ struct DispatchErrorTests {
 
     init() throws { harness = try PluginHarness() }
 
-    @Test func missingDeviceConfigIs90() throws {
+    @Test func missingDeviceConfigIs90() async throws {
         let sr = Identifier.newUUID()
         try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: [:])
             .expectFault(90, "The request is missing the device parameter")
@@ -21,7 +21,7 @@ struct DispatchErrorTests {
         try harness.call("sr_probe", deviceConfig: [:]).expectFault(90)
     }
 
-    @Test func unknownVDIIs144() throws {
+    @Test func unknownVDIIs144() async throws {
         let sr = try harness.createSR()
         let ghost = Identifier.newUUID()
         for command in ["vdi_delete", "vdi_attach", "vdi_snapshot", "vdi_clone", "vdi_update", "vdi_generate_config"] {
@@ -30,7 +30,7 @@ struct DispatchErrorTests {
         }
     }
 
-    @Test func deletingAnAttachedVDIIs24() throws {
+    @Test func deletingAnAttachedVDIIs24() async throws {
         let sr = try harness.createSR()
         let vdi = try harness.createVDI(in: sr)
         _ = try harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
@@ -45,7 +45,7 @@ struct DispatchErrorTests {
         try harness.call("vdi_delete", sr: sr, vdi: vdi).requireNil()
     }
 
-    @Test func sizesBeyondTheLimitAndShrinksAre79() throws {
+    @Test func sizesBeyondTheLimitAndShrinksAre79() async throws {
         let sr = try harness.createSR()
         try harness.call("vdi_create", args: [String(3 << 40), "big", "", "", "false", "", "", "false"], sr: sr)
             .expectFault(79, "VDI Invalid size")
@@ -54,7 +54,7 @@ struct DispatchErrorTests {
         try harness.call("vdi_resize", args: [String(3 << 40)], sr: sr, vdi: vdi).expectFault(79)
     }
 
-    @Test func malformedRequestsAre143() throws {
+    @Test func malformedRequestsAre143() async throws {
         for document in ["<x", "", "not xml", "<methodCall><methodName>sr_scan</methodName></methodCall>"] {
             try PluginReply(try harness.run([document])).expectFault(143, "Failed to parse the request")
         }
@@ -62,11 +62,11 @@ struct DispatchErrorTests {
         try PluginReply(try harness.run(["<a/>", "<b/>"])).expectFault(143)
     }
 
-    @Test func anUnknownPluginNameIs48() throws {
+    @Test func anUnknownPluginNameIs48() async throws {
         try PluginReply(try harness.run(["<a/>"], as: "FOOSR")).expectFault(48, "Unknown repository type")
     }
 
-    @Test func hostileUUIDsNeverBecomePaths() throws {
+    @Test func hostileUUIDsNeverBecomePaths() async throws {
         let sr = try harness.createSR()
         for hostile in ["../x", "../../etc", "/tmp/x", "a/b", "", String(repeating: "a", count: 5000), sr.uppercased()]
         {
@@ -83,7 +83,7 @@ struct DispatchErrorTests {
         #expect(!FileManager.default.fileExists(atPath: harness.directory.path(for: "x")))
     }
 
-    @Test func oversizedLabelsAreKeptClipped() throws {
+    @Test func oversizedLabelsAreKeptClipped() async throws {
         let sr = try harness.createSR()
         // 60 KB: Linux passes at most 128 KiB in one argument (MAX_ARG_STRLEN).
         let label = String(repeating: "é", count: 30_000)
@@ -94,7 +94,7 @@ struct DispatchErrorTests {
         #expect(record.nameLabel == String(repeating: "é", count: SRHost.maximumNameBytes / 2))
     }
 
-    @Test func illegalXMLCharactersAre447() throws {
+    @Test func illegalXMLCharactersAre447() async throws {
         // A document cannot carry them: the XML layer refuses it as a bad request.
         let sr = try harness.createSR()
         let good = Xapi.methodCall(

@@ -13,7 +13,7 @@ struct RequestRefusalTests {
 
     init() throws { harness = try PluginHarness() }
 
-    @Test func aDocumentWithInvalidUTF8IsAFaultNamingTheOffsetAndChangesNothing() throws {
+    @Test func aDocumentWithInvalidUTF8IsAFaultNamingTheOffsetAndChangesNothing() async throws {
         let sr = try harness.createSR()
         let before = try harness.volumes(of: sr)
         let members = harness.request(
@@ -34,7 +34,7 @@ struct RequestRefusalTests {
         #expect(try harness.volumes(of: sr) == before, "no VDI appeared")
     }
 
-    @Test func vdiCreateWithTheSRsUUIDIsRefused() throws {
+    @Test func vdiCreateWithTheSRsUUIDIsRefused() async throws {
         let sr = try harness.createSR()
         let before = try harness.volumes(of: sr)
         let reply = try harness.call(

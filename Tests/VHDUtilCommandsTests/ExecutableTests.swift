@@ -30,7 +30,7 @@ import VHDFormat
     }
 
     @Test(.enabled(if: binary != nil))
-    func exitStatusIsBlktapsPositiveErrno() throws {
+    func exitStatusIsBlktapsPositiveErrno() async throws {
         let workspace = try Workspace()
         let missing = workspace.path("missing.vhd")
         let run = try Self.run(["query", "-n", missing, "-v"])
@@ -45,7 +45,7 @@ import VHDFormat
     }
 
     @Test(.enabled(if: binary != nil))
-    func coalesceOutputHasNoTrailingNewline() throws {
+    func coalesceOutputHasNoTrailingNewline() async throws {
         let workspace = try Workspace()
         try workspace.create("base.vhd", megabytes: 4)
         let child = try workspace.child("child.vhd", of: "base.vhd", megabytes: 4)
@@ -56,7 +56,7 @@ import VHDFormat
     }
 
     @Test(.enabled(if: binary != nil))
-    func injectedResizeFailureLeavesAJournalThatRevertUndoes() throws {
+    func injectedResizeFailureLeavesAJournalThatRevertUndoes() async throws {
         let workspace = try Workspace()
         let image = try workspace.create("x.vhd", megabytes: 10)
         try workspace.write(image, byte: 0x61, count: 10 << 20, at: 0)
@@ -77,7 +77,7 @@ import VHDFormat
     }
 
     @Test(.enabled(if: binary != nil))
-    func injectedReparentFailureStopsBeforeAnythingChanges() throws {
+    func injectedReparentFailureStopsBeforeAnythingChanges() async throws {
         let workspace = try Workspace()
         try workspace.create("base.vhd", megabytes: 10)
         try workspace.child("child.vhd", of: "base.vhd", megabytes: 10)
