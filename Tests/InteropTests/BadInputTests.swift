@@ -31,7 +31,7 @@ struct BadInputTests {
     ]
 
     @Test(arguments: truncations)
-    func truncatedImageIsRefused(_ truncation: Truncation) throws {
+    func truncatedImageIsRefused(_ truncation: Truncation) async throws {
         let directory = try TemporaryDirectory(prefix: "bad-truncated")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.truncate(path, to: truncation.length)
@@ -40,7 +40,7 @@ struct BadInputTests {
     }
 
     /// One byte short, the file ends in blktap's 511-byte "short" footer, which blktap accepts.
-    @Test func imageOneByteShortOpensWithTheShortFooter() throws {
+    @Test func imageOneByteShortOpensWithTheShortFooter() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-short")
         let path = try Hostile.validImage(in: directory.path)
         let expected = try Disks.read(try Disks.chain(path), 0..<Hostile.size)
@@ -53,7 +53,7 @@ struct BadInputTests {
 
     // MARK: Footer and header
 
-    @Test func badPrimaryFooterChecksumFallsBackToTheCopyWithoutRepairing() throws {
+    @Test func badPrimaryFooterChecksumFallsBackToTheCopyWithoutRepairing() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-footer")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.edit(path) { $0[$0.count - 512 + 64] ^= 0xFF }
@@ -64,7 +64,7 @@ struct BadInputTests {
         #expect(try Disks.FileState(path) == before)
     }
 
-    @Test func badChecksumInBothFootersIsRefused() throws {
+    @Test func badChecksumInBothFootersIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-footers")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.editFooter(path, validChecksum: false) { _ in }
@@ -73,28 +73,28 @@ struct BadInputTests {
                 == "no valid footer: primary footer invalid checksum; backup footer invalid checksum")
     }
 
-    @Test func unknownDiskTypeIsRefused() throws {
+    @Test func unknownDiskTypeIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-type")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.editFooter(path) { $0.diskTypeValue = 7 }
         #expect(Hostile.problem(try Hostile.refusal(path)) == "unsupported disk type 7")
     }
 
-    @Test func badHeaderChecksumIsRefused() throws {
+    @Test func badHeaderChecksumIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-header")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.editHeader(path, validChecksum: false) { _ in }
         #expect(Hostile.problem(try Hostile.refusal(path))?.hasPrefix("invalid checksum") == true)
     }
 
-    @Test func badHeaderCookieIsRefused() throws {
+    @Test func badHeaderCookieIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-cookie")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.editHeader(path) { $0.cookie = Array("cxsparsX".utf8) }
         #expect(Hostile.problem(try Hostile.refusal(path)) == "invalid cookie")
     }
 
-    @Test func headerOffsetPastTheEndIsRefused() throws {
+    @Test func headerOffsetPastTheEndIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-offset")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.editFooter(path) { $0.dataOffset = UInt64.max - 511 }
@@ -129,7 +129,7 @@ struct BadInputTests {
     ]
 
     @Test(arguments: headerEdits)
-    func absurdHeaderIsRefused(_ edit: HeaderEdit) throws {
+    func absurdHeaderIsRefused(_ edit: HeaderEdit) async throws {
         let directory = try TemporaryDirectory(prefix: "bad-sizes")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.editHeader(path, edit.change)
@@ -139,7 +139,7 @@ struct BadInputTests {
         #expect(problem?.contains(edit.problem) == true, "got \(problem ?? "no .invalid error")")
     }
 
-    @Test func hugeCurrentSizeOfADynamicDiskIsRefused() throws {
+    @Test func hugeCurrentSizeOfADynamicDiskIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-current")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.editFooter(path) { $0.currentSize = UInt64.max - 511 }
@@ -147,7 +147,7 @@ struct BadInputTests {
         #expect(problem?.hasPrefix("BAT has 3 entries but a 18446744073709551104-byte disk needs") == true, "\(problem ?? "-")")
     }
 
-    @Test func fixedDiskLargerThanItsFileIsRefused() throws {
+    @Test func fixedDiskLargerThanItsFileIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-fixed")
         let path = directory.path(for: "fixed.vhd")
         _ = try Disks.create(path, size: 1 << 20, type: .fixed)
@@ -160,7 +160,7 @@ struct BadInputTests {
 
     // MARK: BAT
 
-    @Test func blockInsideTheMetadataIsRefused() throws {
+    @Test func blockInsideTheMetadataIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-bat-meta")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.setBATEntry(path, block: 1, to: 1)
@@ -168,7 +168,7 @@ struct BadInputTests {
     }
 
     @Test(arguments: [0x00FF_FFFF, 0xFFFF_FFFE] as [UInt32])
-    func blockPastTheEndIsRefused(sector: UInt32) throws {
+    func blockPastTheEndIsRefused(sector: UInt32) async throws {
         let directory = try TemporaryDirectory(prefix: "bad-bat-end")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.setBATEntry(path, block: 1, to: sector)
@@ -177,7 +177,7 @@ struct BadInputTests {
     }
 
     @Test(arguments: [0, 1, 8] as [UInt32])
-    func overlappingBlocksAreRefused(shift: UInt32) throws {
+    func overlappingBlocksAreRefused(shift: UInt32) async throws {
         let directory = try TemporaryDirectory(prefix: "bad-bat-overlap")
         let path = try Hostile.validImage(in: directory.path)
         try Hostile.setBATEntry(path, block: 1, to: try Hostile.batEntry(path, block: 0) + shift)
@@ -198,7 +198,7 @@ struct BadInputTests {
         return (base, a, b)
     }
 
-    @Test func parentCycleIsRefused() throws {
+    @Test func parentCycleIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-cycle")
         let (_, a, b) = try Self.chain(in: directory.path)
         try Hostile.setLocators(a, to: "./b.vhd")
@@ -208,7 +208,7 @@ struct BadInputTests {
         #expect(try Hostile.refusal(b, checkFindsIt: false) == .parentCycle(chain: [b, canonicalA, canonicalB]))
     }
 
-    @Test func imageThatIsItsOwnParentIsRefused() throws {
+    @Test func imageThatIsItsOwnParentIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-self")
         let (_, a, _) = try Self.chain(in: directory.path)
         try Hostile.setLocators(a, to: "./a.vhd")
@@ -216,14 +216,14 @@ struct BadInputTests {
         #expect(try Hostile.refusal(a) == .parentCycle(chain: [a, canonical]))
     }
 
-    @Test func missingParentIsRefused() throws {
+    @Test func missingParentIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-missing")
         let (base, a, _) = try Self.chain(in: directory.path)
         try FileManager.default.removeItem(atPath: base)
         #expect(try Hostile.refusal(a) == .notFound(path: FileParentResolver.directory(of: a) + "/./base.vhd"))
     }
 
-    @Test func parentWithAnotherUUIDIsRefused() throws {
+    @Test func parentWithAnotherUUIDIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-uuid")
         let (base, a, _) = try Self.chain(in: directory.path)
         let expected = try Disks.open(base).uuid
@@ -233,7 +233,7 @@ struct BadInputTests {
         #expect(try Hostile.refusal(a) == .parentMismatch(child: a, parent: canonical, expected: expected, found: found))
     }
 
-    @Test func chainDeeperThanTheLimitIsRefused() throws {
+    @Test func chainDeeperThanTheLimitIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-deep")
         let (_, _, b) = try Self.chain(in: directory.path)
         let before = try Hostile.snapshot(directory.path)
@@ -259,7 +259,7 @@ struct BadInputTests {
     /// A locator naming a file outside the storage repository is refused by a confined resolver
     /// before anything is opened, whether by `..`, an absolute path, or a symbolic link.
     @Test(arguments: escapes)
-    func parentOutsideTheConfinementIsRefused(_ hostile: HostileReference) throws {
+    func parentOutsideTheConfinementIsRefused(_ hostile: HostileReference) async throws {
         let outer = try TemporaryDirectory(prefix: "bad-escape")
         let repository = outer.path(for: "sr")
         try FileManager.default.createDirectory(atPath: repository, withIntermediateDirectories: false)
@@ -281,7 +281,7 @@ struct BadInputTests {
     }
 
     /// Without confinement the same locator is followed, and /etc/passwd is then refused as a VHD.
-    @Test func unconfinedResolverRefusesANonVHDParent() throws {
+    @Test func unconfinedResolverRefusesANonVHDParent() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-passwd")
         let (_, a, _) = try Self.chain(in: directory.path)
         try Hostile.setLocators(a, to: String(repeating: "../", count: 24) + "etc/passwd")
@@ -293,7 +293,7 @@ struct BadInputTests {
         #expect(image == "/etc/passwd")
     }
 
-    @Test func differencingDiskWithoutAnyParentNameIsRefused() throws {
+    @Test func differencingDiskWithoutAnyParentNameIsRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-name")
         let (_, a, _) = try Self.chain(in: directory.path)
         try Hostile.editHeader(a) { header in
@@ -306,7 +306,7 @@ struct BadInputTests {
 
     /// Empty locator paths: MacX `file://` is skipped, but W2ku/W2ru hold blktap's `.\` prefix,
     /// which names the repository directory itself; the confined resolver refuses it.
-    @Test func emptyLocatorPathsAreRefused() throws {
+    @Test func emptyLocatorPathsAreRefused() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-empty")
         let (_, a, _) = try Self.chain(in: directory.path)
         try Hostile.setLocators(a, to: "")
@@ -317,7 +317,7 @@ struct BadInputTests {
         }
     }
 
-    @Test func parentNameOfMissingDirectoriesIsNotFound() throws {
+    @Test func parentNameOfMissingDirectoriesIsNotFound() async throws {
         let directory = try TemporaryDirectory(prefix: "bad-long")
         let (_, a, _) = try Self.chain(in: directory.path)
         let reference = String(repeating: "x/", count: 120) + "base.vhd"

@@ -14,7 +14,7 @@ import VHDFormat
     /// ("early td-util did not re-calculate checksum when marking vhds 'hidden'"). Ours used to
     /// accept only the second for those versions, so a tap 1.1 image marked hidden by any
     /// current tool (SM's GC hides coalesced parents this way) failed: "no valid footer".
-    @Test func tap11FooterWithAFullChecksumOpens() throws {
+    @Test func tap11FooterWithAFullChecksumOpens() async throws {
         let directory = try TemporaryDirectory(prefix: "finding-tap11")
         let path = directory.path(for: "old.vhd")
         _ = try Disks.create(path, size: 4 << 20)
@@ -29,7 +29,7 @@ import VHDFormat
 
     /// The same gap from our own side: `Image.setHidden(true)` on a tap 1.1 image writes a full
     /// checksum (`Footer.encoded()`), which our reader used to reject.
-    @Test func hidingATap11ImageKeepsItOpenable() throws {
+    @Test func hidingATap11ImageKeepsItOpenable() async throws {
         let directory = try TemporaryDirectory(prefix: "finding-hide")
         let path = directory.path(for: "old.vhd")
         _ = try Disks.create(path, size: 4 << 20)
@@ -50,7 +50,7 @@ import VHDFormat
     /// system. Ours used to resolve with `realpath` first, so a missing outside target gave
     /// `.notFound` (naming the outside path) instead of `.forbiddenParentPath`: the answer
     /// depended on, and revealed, what exists outside the repository.
-    @Test func confinedResolverRefusesAMissingOutsidePathAsForbidden() throws {
+    @Test func confinedResolverRefusesAMissingOutsidePathAsForbidden() async throws {
         let outer = try TemporaryDirectory(prefix: "finding-confine")
         let repository = outer.path(for: "sr")
         try FileManager.default.createDirectory(atPath: repository, withIntermediateDirectories: false)
@@ -67,7 +67,7 @@ import VHDFormat
     /// and our own writes are sector based. `Create` used to accept 1000 bytes, and then the
     /// last, partial sector could not be written (`Chain.write` at 990 failed with
     /// `.outOfRange` at 512). Either refusing the size or rounding it up to 1024 is correct.
-    @Test func createdDiskOfANonSectorSizeIsRefusedOrFullyWritable() throws {
+    @Test func createdDiskOfANonSectorSizeIsRefusedOrFullyWritable() async throws {
         let image: Image
         do {
             image = try Create.image(on: MemoryBlockStore(), options: .init(virtualSize: 1000))
@@ -85,17 +85,17 @@ import VHDFormat
     /// VHD as 512 bytes (the rest lost) and refused the fixed VHD ("invalid VPC image": its
     /// footer sat at byte 1000, not on a sector boundary).
     @Test(.enabled(if: Tools.haveQemu, Comment(rawValue: Tools.missingQemu)), arguments: [Convert.Format.vhdDynamic, .vhdFixed])
-    func rawFileOfAnOddSizeConvertsToAnImageQEMUReadsWhole(format: Convert.Format) throws {
+    func rawFileOfAnOddSizeConvertsToAnImageQEMUReadsWhole(format: Convert.Format) async throws {
         let directory = try TemporaryDirectory(prefix: "finding-odd")
         let data = pattern(count: 1000, seed: 0x61)
         let raw = try FileBlockStore.create(path: directory.path(for: "odd.raw"))
         try raw.write(data, at: 0)
         let path = directory.path(for: "odd.vhd")
         try Convert.convert(RawSource(store: raw), to: format, store: try FileBlockStore.create(path: path))
-        let info = try QemuImg.info(path)
+        let info = try await QemuImg.info(path)
         #expect(info.virtualSize >= 1000 && info.virtualSize % 512 == 0)
         let back = directory.path(for: "back.raw")
-        try QemuImg.convertToRaw(path, back)
+        try await QemuImg.convertToRaw(path, back)
         #expect(Array(try FileBlockStore(path: back, readOnly: true).read(count: 1000, at: 0)) == data)
     }
 }

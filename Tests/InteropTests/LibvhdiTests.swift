@@ -21,7 +21,7 @@ struct LibvhdiTests {
         try Disks.apply(Disks.patternWrites(size: size, blockSize: 2 << 20), to: Chain(layers: [image]), model: &model)
         try image.flush()
 
-        let fields = try VHDIInfo.fields(path)
+        let fields = try await VHDIInfo.fields(path)
         #expect(fields["Disk type"] == (type == .fixed ? "Fixed" : "Dynamic"))
         #expect(VHDIInfo.bytes(in: fields["Media size"]) == size)
         #expect(fields["Identifier"] == image.uuid.description)
@@ -33,7 +33,7 @@ struct LibvhdiTests {
         let base = try Disks.create(basePath, size: 20 << 20)
         let child = try Snapshot.file(at: directory.path(for: "child.vhd"), parent: basePath)
 
-        let fields = try VHDIInfo.fields(child.name)
+        let fields = try await VHDIInfo.fields(child.name)
         #expect(fields["Disk type"] == "Differential")
         #expect(VHDIInfo.bytes(in: fields["Media size"]) == 20 << 20)
         #expect(fields["Identifier"] == child.uuid.description)

@@ -10,7 +10,7 @@ import VHDFormat
 @Suite(.enabled(if: Tools.haveQemu, Comment(rawValue: Tools.missingQemu)), .timeLimit(.minutes(5)))
 struct OperationsInteropTests {
     @Test(arguments: [Convert.Format.vhdDynamic, .vhdFixed])
-    func qemuReadsOurConversionOfARawFile(format: Convert.Format) throws {
+    func qemuReadsOurConversionOfARawFile(format: Convert.Format) async throws {
         let directory = try TemporaryDirectory(prefix: "ops-convert")
         let size: UInt64 = (37 << 20) + 3584
         let raw = try FileBlockStore.create(path: directory.path(for: "in.raw"), size: size)
@@ -22,19 +22,19 @@ struct OperationsInteropTests {
         let path = directory.path(for: "out.vhd")
         try Convert.convert(RawSource(store: raw), to: format, store: try FileBlockStore.create(path: path))
 
-        #expect(try QemuImg.check(path) == nil)
-        #expect(try QemuImg.info(path).virtualSize == size)
+        await #expect(try QemuImg.check(path) == nil)
+        await #expect(try QemuImg.info(path).virtualSize == size)
         let rawPath = directory.path(for: "back.raw")
-        try QemuImg.convertToRaw(path, rawPath)
+        try await QemuImg.convertToRaw(path, rawPath)
         try Disks.expectRawFile(rawPath, equals: model, chain: try Disks.chain(path), limit: size)
         if Tools.haveLibvhdi {
-            #expect(VHDIInfo.bytes(in: try VHDIInfo.fields(path)["Media size"]) == size)
+            await #expect(VHDIInfo.bytes(in: try VHDIInfo.fields(path)["Media size"]) == size)
         }
     }
 
     /// Growing to 2 GiB makes the BAT and batmap reach past the first block, which must move:
     /// the result must still read the same in QEMU and open in libvhdi.
-    @Test func qemuAndLibvhdiReadOurResizedImage() throws {
+    @Test func qemuAndLibvhdiReadOurResizedImage() async throws {
         let directory = try TemporaryDirectory(prefix: "ops-resize")
         let path = directory.path(for: "grow.vhd")
         let size: UInt64 = 8 << 20
@@ -52,10 +52,10 @@ struct OperationsInteropTests {
         try Disks.apply([(grown - 4096, pattern(count: 4096, seed: 0x77))], to: resized, model: &model)
         try resized.leaf.flush()
 
-        #expect(try QemuImg.check(path) == nil)
-        #expect(try QemuImg.info(path).virtualSize == grown)
+        await #expect(try QemuImg.check(path) == nil)
+        await #expect(try QemuImg.info(path).virtualSize == grown)
         let rawPath = directory.path(for: "grow.raw")
-        try QemuImg.convertToRaw(path, rawPath)
+        try await QemuImg.convertToRaw(path, rawPath)
         try Disks.expectRawFile(rawPath, equals: model, chain: nil, limit: grown)
         try Disks.expectEqualWhereWritten(try Disks.chain(path), model)
         // libvhdi takes the media size from the footer's *original* size (offset 40; it calls
@@ -65,13 +65,13 @@ struct OperationsInteropTests {
         if Tools.haveLibvhdi {
             let footer = try Disks.open(path).footer
             #expect(footer.originalSize == size)
-            #expect(VHDIInfo.bytes(in: try VHDIInfo.fields(path)["Media size"]) == footer.originalSize)
+            await #expect(VHDIInfo.bytes(in: try VHDIInfo.fields(path)["Media size"]) == footer.originalSize)
         }
     }
 
     /// Coalesce appends the child's blocks to the parent; QEMU must read the parent alone as
     /// the whole chain read before.
-    @Test func qemuReadsACoalescedParent() throws {
+    @Test func qemuReadsACoalescedParent() async throws {
         let directory = try TemporaryDirectory(prefix: "ops-coalesce")
         let size: UInt64 = (12 << 20) + 512
         let basePath = directory.path(for: "base.vhd")
@@ -86,9 +86,9 @@ struct OperationsInteropTests {
             to: try Disks.chain(childPath, writable: true), model: &model)
         _ = try Coalesce.file(child: childPath)
 
-        #expect(try QemuImg.check(basePath) == nil)
+        await #expect(try QemuImg.check(basePath) == nil)
         let rawPath = directory.path(for: "base.raw")
-        try QemuImg.convertToRaw(basePath, rawPath)
+        try await QemuImg.convertToRaw(basePath, rawPath)
         try Disks.expectRawFile(rawPath, equals: model, chain: try Disks.chain(basePath), limit: size)
     }
 }

@@ -15,7 +15,7 @@ struct QemuReadsOurImagesTests {
     static let sizes: [UInt64] = [1 << 20, (2 << 20) + 512, (7 << 20) - 1536, 100 << 20, (1 << 30) + 512]
 
     @Test(arguments: sizes, [DiskType.dynamic, .fixed])
-    func qemuImgAcceptsOurImageAndReadsTheSameBytes(size: UInt64, type: DiskType) throws {
+    func qemuImgAcceptsOurImageAndReadsTheSameBytes(size: UInt64, type: DiskType) async throws {
         let directory = try TemporaryDirectory(prefix: "qemu-ours")
         let path = directory.path(for: "disk.vhd")
         var model = DiskModel(size: size)
@@ -25,15 +25,15 @@ struct QemuReadsOurImagesTests {
             to: Chain(layers: [image]), model: &model)
         try image.flush()
 
-        #expect(try QemuImg.check(path) == nil)
-        let info = try QemuImg.info(path)
+        await #expect(try QemuImg.check(path) == nil)
+        let info = try await QemuImg.info(path)
         #expect(info.format == "vpc")
         // blktap images carry creator "tap", for which QEMU uses the footer's current size, so
         // the size must be exact (not the CHS approximation).
         #expect(info.virtualSize == size)
 
         let rawPath = directory.path(for: "disk.raw")
-        try QemuImg.convertToRaw(path, rawPath)
+        try await QemuImg.convertToRaw(path, rawPath)
         let chain = try Disks.chain(path)
         #expect(try FileBlockStore(path: rawPath, readOnly: true).size == size)
         try Disks.expectRawFile(rawPath, equals: model, chain: chain, limit: size)
@@ -41,7 +41,7 @@ struct QemuReadsOurImagesTests {
 
     /// A differencing disk reads in QEMU as a dynamic disk without a backing file (QEMU cannot
     /// follow VHD chains), so it must show exactly the child's own sectors and zeros elsewhere.
-    @Test func qemuReadsADifferencingDiskAsItsOwnLayer() throws {
+    @Test func qemuReadsADifferencingDiskAsItsOwnLayer() async throws {
         let directory = try TemporaryDirectory(prefix: "qemu-diff")
         let base = directory.path(for: "base.vhd")
         let size: UInt64 = 10 << 20
@@ -55,10 +55,10 @@ struct QemuReadsOurImagesTests {
             to: Chain(layers: [child]), model: &childOnly)
         try child.flush()
 
-        #expect(try QemuImg.check(childPath) == nil)
-        #expect(try QemuImg.info(childPath).virtualSize == size)
+        await #expect(try QemuImg.check(childPath) == nil)
+        await #expect(try QemuImg.info(childPath).virtualSize == size)
         let rawPath = directory.path(for: "child.raw")
-        try QemuImg.convertToRaw(childPath, rawPath)
+        try await QemuImg.convertToRaw(childPath, rawPath)
         // QEMU ignores sector bitmaps, and our new blocks in a differencing disk zero-fill the
         // sectors they do not hold, so QEMU reads zeros there, as in `childOnly`.
         try Disks.expectRawFile(rawPath, equals: childOnly, chain: nil, limit: size)
@@ -83,11 +83,11 @@ struct WeReadQemuImagesTests {
     }
 
     @Test(arguments: cases)
-    func weReadWhatQemuWrote(_ testCase: Case) throws {
+    func weReadWhatQemuWrote(_ testCase: Case) async throws {
         let directory = try TemporaryDirectory(prefix: "qemu-theirs")
         let path = directory.path(for: "qemu.vhd")
-        try QemuImg.create(path, size: testCase.size, fixed: testCase.fixed, forceSize: testCase.forceSize)
-        let qemuSize = try QemuImg.info(path).virtualSize
+        try await QemuImg.create(path, size: testCase.size, fixed: testCase.fixed, forceSize: testCase.forceSize)
+        let qemuSize = try await QemuImg.info(path).virtualSize
         var model = DiskModel(size: qemuSize)
         let writes: [(command: String, offset: UInt64, count: Int, byte: UInt8)] = [
             ("write -P 0x5a 1M 64k", 1 << 20, 64 << 10, 0x5A),
@@ -95,7 +95,7 @@ struct WeReadQemuImagesTests {
             ("write -P 0xa5 \(qemuSize - 4096) 4096", qemuSize - 4096, 4096, 0xA5),
         ]
         for write in writes {
-            try QemuIO.run(write.command, on: path)
+            try await QemuIO.run(write.command, on: path)
             model.write([UInt8](repeating: write.byte, count: write.count), at: write.offset)
         }
 
@@ -113,7 +113,7 @@ struct WeReadQemuImagesTests {
 
         // QEMU's raw conversion must equal the model and our chain read (so ours equals the model).
         let rawPath = directory.path(for: "qemu.raw")
-        try QemuImg.convertToRaw(path, rawPath)
+        try await QemuImg.convertToRaw(path, rawPath)
         try Disks.expectRawFile(rawPath, equals: model, chain: chain, limit: limit)
     }
 }

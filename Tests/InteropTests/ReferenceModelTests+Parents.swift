@@ -16,7 +16,7 @@ extension ReferenceModelTests {
     /// The child takes random writes over a parent of each kind, then is coalesced into it:
     /// the parent alone must then read as the chain did.
     @Test(arguments: ParentKind.allCases)
-    func snapshotOverEachParentKindThenCoalesce(kind: ParentKind) throws {
+    func snapshotOverEachParentKindThenCoalesce(kind: ParentKind) async throws {
         var generator = SeededGenerator(seed: 41)
         let directory = try TemporaryDirectory(prefix: "model-parents")
         let size: UInt64 = (10 << 20) + 1024
@@ -62,7 +62,7 @@ extension ReferenceModelTests {
 
     /// `fill` copies the whole chain into the leaf: the leaf alone (its parent link cut by
     /// reading it as a one-layer chain) then reads as the model.
-    @Test func fillMakesTheLeafSelfContained() throws {
+    @Test func fillMakesTheLeafSelfContained() async throws {
         var generator = SeededGenerator(seed: 51)
         let directory = try TemporaryDirectory(prefix: "model-fill")
         let size: UInt64 = (7 << 20) + 512
@@ -88,7 +88,7 @@ extension ReferenceModelTests {
     /// sectors but never a sector), and a reader, all at once on one chain; the result must
     /// be the model, in the open chain and after reopening.
     @Test(arguments: StoreKind.allCases)
-    func concurrentWritersOfDisjointStripes(store kind: StoreKind) throws {
+    func concurrentWritersOfDisjointStripes(store kind: StoreKind) async throws {
         let directory = try TemporaryDirectory(prefix: "model-concurrent")
         let size: UInt64 = 16 << 20
         let stripe: UInt64 = 64 << 10

@@ -51,7 +51,7 @@ struct ReferenceModelTests {
     }
 
     @Test(arguments: StoreKind.allCases, [1, 2, 3] as [UInt64])
-    func randomWritesMatchTheModel(store kind: StoreKind, seed: UInt64) throws {
+    func randomWritesMatchTheModel(store kind: StoreKind, seed: UInt64) async throws {
         var generator = SeededGenerator(seed: seed)
         let directory = try TemporaryDirectory(prefix: "model")
         let size: UInt64 = (11 << 20) + 1536
@@ -72,7 +72,7 @@ struct ReferenceModelTests {
     /// A chain grown by snapshots with random writes into each new leaf; every old leaf keeps
     /// its bytes, refuses writes, and still reads as the model did when it was the leaf.
     @Test(arguments: [11, 12] as [UInt64])
-    func snapshotsFreezeTheOldLeaf(seed: UInt64) throws {
+    func snapshotsFreezeTheOldLeaf(seed: UInt64) async throws {
         var generator = SeededGenerator(seed: seed)
         let directory = try TemporaryDirectory(prefix: "model-snap")
         let size: UInt64 = (9 << 20) + 512
@@ -106,7 +106,7 @@ struct ReferenceModelTests {
     /// Coalescing the leaf into its parent leaves the parent reading as the whole chain did,
     /// and the child unchanged; a child grown past its parent must wait for the parent's resize.
     @Test(arguments: [21, 22] as [UInt64])
-    func coalesceAndResizeKeepTheModel(seed: UInt64) throws {
+    func coalesceAndResizeKeepTheModel(seed: UInt64) async throws {
         var generator = SeededGenerator(seed: seed)
         let directory = try TemporaryDirectory(prefix: "model-coalesce")
         let size: UInt64 = 8 << 20
@@ -157,7 +157,7 @@ struct ReferenceModelTests {
 
     /// A fast resize within the BAT preallocated at creation (`create -S`) moves nothing and keeps
     /// every byte; the new space reads as zeros and takes writes.
-    @Test func fastResizeKeepsTheModel() throws {
+    @Test func fastResizeKeepsTheModel() async throws {
         var generator = SeededGenerator(seed: 31)
         let directory = try TemporaryDirectory(prefix: "model-fast")
         let path = directory.path(for: "fast.vhd")

@@ -42,8 +42,8 @@ enum QemuImg {
 
     static func tool() throws -> Tool { try Tool.require("qemu-img") }
 
-    static func info(_ path: String) throws -> Info {
-        try tool().run(["info", "-f", "vpc", "--output=json", path]).requireSuccess().json(Info.self)
+    static func info(_ path: String) async throws -> Info {
+        try await tool().run(["info", "-f", "vpc", "--output=json", path]).requireSuccess().json(Info.self)
     }
 
     /// Runs `qemu-img check -f vpc` and returns nil when it found nothing wrong, else its output.
@@ -52,38 +52,38 @@ enum QemuImg {
     /// support checks" and exits 63 for every vpc image. That specific outcome means "no errors
     /// found" here, since the image opened (a bad one fails to open first, exit 1); any other
     /// non-zero exit is a finding.
-    static func check(_ path: String) throws -> String? {
-        let result = try tool().run(["check", "-f", "vpc", path])
+    static func check(_ path: String) async throws -> String? {
+        let result = try await tool().run(["check", "-f", "vpc", path])
         if result.succeeded { return nil }
         if result.status == 63 && result.errorOutput.contains("does not support checks") { return nil }
         return result.description
     }
 
     /// Converts the vpc image at `path` into the raw file `rawPath`.
-    static func convertToRaw(_ path: String, _ rawPath: String) throws {
-        try tool().run(["convert", "-f", "vpc", "-O", "raw", path, rawPath]).requireSuccess()
+    static func convertToRaw(_ path: String, _ rawPath: String) async throws {
+        try await tool().run(["convert", "-f", "vpc", "-O", "raw", path, rawPath]).requireSuccess()
     }
 
     /// Creates a vpc image with qemu's own layout (`-o subformat=…[,force_size=on]`).
-    static func create(_ path: String, size: String, fixed: Bool, forceSize: Bool) throws {
+    static func create(_ path: String, size: String, fixed: Bool, forceSize: Bool) async throws {
         let options = "subformat=" + (fixed ? "fixed" : "dynamic") + (forceSize ? ",force_size=on" : "")
-        try tool().run(["create", "-q", "-f", "vpc", "-o", options, path, size]).requireSuccess()
+        try await tool().run(["create", "-q", "-f", "vpc", "-o", options, path, size]).requireSuccess()
     }
 }
 
 /// `qemu-io` commands.
 enum QemuIO {
     /// Runs one qemu-io command (`write -P 0x5a 1M 64k`) on the vpc image at `path`.
-    static func run(_ command: String, on path: String) throws {
-        try Tool.require("qemu-io").run(["-f", "vpc", "-c", command, path]).requireSuccess()
+    static func run(_ command: String, on path: String) async throws {
+        try await Tool.require("qemu-io").run(["-f", "vpc", "-c", command, path]).requireSuccess()
     }
 }
 
 /// libvhdi's `vhdiinfo`, parsed by label (never by position).
 enum VHDIInfo {
     /// The "label : value" lines of `vhdiinfo`'s report, labels trimmed.
-    static func fields(_ path: String) throws -> [String: String] {
-        let result = try Tool.require("vhdiinfo").run([path]).requireSuccess()
+    static func fields(_ path: String) async throws -> [String: String] {
+        let result = try await Tool.require("vhdiinfo").run([path]).requireSuccess()
         var fields: [String: String] = [:]
         for line in result.output.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
