@@ -109,4 +109,19 @@ final class FillableMedium: MetadataMedium {
         try expectClean(reloaded, vdis: 1)
         try expectClean(try Self.load(sr, medium), vdis: 1)
     }
+
+    /// Replacing a VDI's content (an import into it) on a full SR leaves the old content whole.
+    @Test func aReplacementThatCannotSaveKeepsTheOldContent() throws {
+        medium.full.store(true, ordering: .relaxed)
+        #expect(throws: SRError.self) {
+            _ = try engine.replaceContent(vdi.uuid) { staged in
+                guard case .chain(let chain) = staged else { return }
+                try [UInt8](repeating: 0xee, count: 1 << 20).withUnsafeBytes { try chain.write($0, at: 0) }
+            }
+        }
+        try expectClean(engine, vdis: 1)
+        medium.full.store(false, ordering: .relaxed)
+        try expectClean(try Self.load(sr, medium), vdis: 1)
+        #expect(try sr.read(vdi.uuid, 0..<512, engine: engine) == [UInt8](repeating: 0, count: 512))
+    }
 }

@@ -44,10 +44,11 @@ enum ImageTransfer {
         return RawSource(store: try engine.container.open(volume, writable: false))
     }
 
-    /// Makes VDI `record`'s content `source`'s: every chunk where the source holds data is
-    /// written, and so is every chunk where the VDI held data the source does not (as zeros);
-    /// chunks empty in both are left alone, so a new VDI stays sparse. The VDI must be at least
-    /// as large as the source; beyond the source's end it reads as zeros afterwards.
+    /// Makes VDI `record`'s content `source`'s, all or nothing: the engine stages a new leaf
+    /// over the VDI's parent (or a new raw volume) and switches the VDI to it only once it is
+    /// complete (`SREngine.replaceContent`). Every chunk where the source differs from what the
+    /// parent holds is written, so the new leaf stays sparse. The VDI must be at least as large
+    /// as the source; beyond the source's end it reads as zeros afterwards.
     static func write(
         _ source: any ConversionSource, into record: VDIRecord, engine: SREngine, progress: ProgressReporter?
     )
@@ -58,25 +59,19 @@ enum ImageTransfer {
                 .vdiSize,
                 opterr: "the image holds \(source.virtualSize) bytes; VDI \(record.uuid) only \(record.virtualSize)")
         }
-        if record.volumeType == .vhd {
-            // One flush at the end instead of one per new block: an import is not atomic anyway.
-            let chain = try engine.openChain(record.uuid, writable: true, barriers: false)
-            let held = try chain.allocatedRanges()
-            try copy(
-                source, size: record.virtualSize, overwriting: held, current: { try chain.read(into: $0, at: $1) },
-                progress: progress
-            ) { bytes, offset throws in try chain.write(bytes, at: offset) }
-            try chain.leaf.flush()
-        } else {
-            let volume = VolumeNaming.volume(for: record.uuid, type: .raw)
-            let store = try engine.container.open(volume, writable: true)
-            let current = RawSource(store: store)
-            let held = try current.dataRanges()
-            try copy(
-                source, size: record.virtualSize, overwriting: held, current: { try current.read(into: $0, at: $1) },
-                progress: progress
-            ) { bytes, offset throws in try store.write(bytes, at: offset) }
-            try store.flush()
+        _ = try engine.replaceContent(record.uuid) { staged in
+            switch staged {
+            case .chain(let chain):
+                let held = try chain.allocatedRanges()
+                try copy(
+                    source, size: record.virtualSize, overwriting: held, current: { try chain.read(into: $0, at: $1) },
+                    progress: progress
+                ) { bytes, offset throws in try chain.write(bytes, at: offset) }
+            case .raw(let store):
+                try copy(source, size: record.virtualSize, overwriting: [], current: { _, _ in }, progress: progress) {
+                    bytes, offset throws in try store.write(bytes, at: offset)
+                }
+            }
         }
     }
 

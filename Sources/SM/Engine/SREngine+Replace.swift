@@ -1,0 +1,83 @@
+import BlockIO
+import VHD
+import VHDFormat
+
+extension SREngine {
+    /// Where a content replacement writes: a new leaf over the VDI's parent (a VHD VDI), or a
+    /// new raw volume of the VDI's size.
+    public enum StagedContent {
+        case chain(Chain)
+        case raw(any BlockStore)
+    }
+
+    /// Replaces VDI `uuid`'s content with what `fill` writes into a staged copy, all or
+    /// nothing: `fill` writes a new leaf (over the VDI's parent, so only what differs from it
+    /// is stored) or a new raw volume under the staging name, and the VDI switches to it the
+    /// way a revert does (the old leaf kept as `<leaf>.old` until the metadata save commits
+    /// the switch). A replacement that fails or is killed leaves the VDI's old content whole.
+    public func replaceContent(_ uuid: String, fill: (StagedContent) throws -> Void) throws(SRError) -> VDIRecord {
+        try requireRecovered("VDIUnavailable")
+        let record = try vdi(uuid)
+        guard !record.hidden, !metadata.vdis.values.contains(where: { $0.parent == uuid }) else {
+            throw EngineFailure.error("VDIInUse", "VDI \(uuid) is a base copy other VDIs read through")
+        }
+        let leaf = VolumeNaming.volume(for: uuid, type: record.volumeType)
+        let intent = try beginIntent(.revert, vdi: uuid, ["replace": "true"], failure: "VDIUnavailable")
+        do throws(SRError) {
+            try stage(record, leaf: leaf, fill: fill)
+            try faultPoint.check("replace:written")
+            try EngineFailure.volume("VDIUnavailable") { () throws(VolumeError) in
+                try container.remove(VolumeNaming.previous(leaf))
+                try container.link(leaf, as: VolumeNaming.previous(leaf))
+                try container.rename(VolumeNaming.staging(leaf), to: leaf)
+                try container.sync()
+            }
+            try faultPoint.check("replace:renamed")
+            let physical = volumeSize(leaf)
+            try commit(marking: intent) { $0.vdis[uuid]?.physicalUtilisation = physical }
+            try faultPoint.check("replace:committed")
+        } catch {
+            if !isCommitted(intent), (try? undoRevert(leaf)) != nil { completeIntent(intent) }
+            throw error
+        }
+        if (try? finishRevert(leaf)) != nil { completeIntent(intent) }
+        return try vdi(uuid)
+    }
+
+    /// Writes the new content under the staging name, flushed.
+    private func stage(_ record: VDIRecord, leaf: String, fill: (StagedContent) throws -> Void) throws(SRError) {
+        let staging = VolumeNaming.staging(leaf)
+        do {
+            switch record.volumeType {
+            case .raw:
+                let store = try container.create(staging, size: record.virtualSize)
+                try fill(.raw(store))
+                try store.flush()
+            case .vhd:
+                if record.parent.isEmpty {
+                    let store = try container.create(staging, size: 0)
+                    try Create.write(
+                        on: store,
+                        options: .init(virtualSize: record.virtualSize, preallocatedSize: Self.leafCapacity(for: record.virtualSize)))
+                } else {
+                    try createChild(
+                        staging, of: VolumeNaming.volume(for: record.parent, type: .vhd), size: record.virtualSize,
+                        failure: "VDIUnavailable")
+                }
+                let store = try container.open(staging, writable: true)
+                let image = try Image.open(store: store, name: leaf, options: .init(writable: true, barriers: false))
+                let chain = try Chain.open(leaf: image, resolver: container.parentResolver, depthLimit: chainDepthLimit + 1)
+                try fill(.chain(chain))
+                try image.flush()
+            }
+        } catch let error as SRError {
+            throw error
+        } catch let error as VolumeError {
+            try EngineFailure.volume("VDIUnavailable") { () throws(VolumeError) in throw error }
+        } catch let error as VHDError {
+            throw SRError(vhd: error, command: "vdi_update")
+        } catch {
+            throw EngineFailure.error("VDIUnavailable", "\(error)")
+        }
+    }
+}
