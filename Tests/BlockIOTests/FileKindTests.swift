@@ -11,20 +11,9 @@ import Testing
 
     init() throws { directory = try TemporaryDirectory(prefix: "FileKindTests") }
 
-    /// Runs `body` on another thread and waits at most 10 seconds for it; if it is still
-    /// blocked then, opens `fifo` for writing so the blocked open returns, and fails the test.
+    /// Runs `body`, failing the test when it blocks on `fifo` for 10 seconds (`FIFOWatchdog`).
     func promptly(unblocking fifo: String, _ body: @escaping @Sendable () -> Void) {
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            body()
-            done.signal()
-        }
-        if done.wait(timeout: .now() + 10) == .timedOut {
-            Issue.record("opening \(fifo) blocked")
-            let writer = open(fifo, O_RDWR | O_NONBLOCK)
-            done.wait()
-            close(writer)
-        }
+        if FIFOWatchdog.blocked(unblocking: fifo, body) { Issue.record("opening \(fifo) blocked") }
     }
 
     @Test(arguments: [true, false])

@@ -8,22 +8,6 @@ import VHD
 
 @testable import SM
 
-/// A file medium whose write of the current generation lands (the rename happened) and then
-/// reports failure, as `DurableFile.replace` does when the directory fsync after the rename fails.
-final class LandsThenFailsMedium: MetadataMedium {
-    let files: FileMetadataMedium
-    let armed = Atomic<Bool>(false)
-    init(directory: String) { files = FileMetadataMedium(directory: directory) }
-    var name: String { files.name }
-    func read(_ slot: MetadataSlot, limit: Int) throws(SRError) -> BoundedRead? { try files.read(slot, limit: limit) }
-    func write(_ bytes: [UInt8], to slot: MetadataSlot) throws(SRError) {
-        try files.write(bytes, to: slot)
-        if slot == .current, armed.load(ordering: .relaxed) {
-            throw SRError(.smGeneral, opterr: "fsync \(name): Input/output error")
-        }
-    }
-}
-
 /// A file container on a file system that went read-only (ext4 errors=remount-ro): every
 /// change fails with EROFS, reads work.
 struct ReadOnlyContainer: VolumeContainer {
@@ -94,17 +78,17 @@ func damageIntents(in directory: String) throws {
     /// holds decides, so the snapshot has happened, and every record has its volume.
     @Test func aSaveThatLandsThenFailsCountsAsCommitted() throws {
         let directory = try TemporaryDirectory(prefix: "sr")
-        let medium = LandsThenFailsMedium(directory: directory.path)
+        let medium = ScriptedMedium(directory: directory.path)
         let container = FileVolumeContainer(directory: directory.path)
         let engine = try SREngine.create(
             sr: SRRecord(uuid: Identifier.newUUID(), nameLabel: "t", type: "ext"), container: container,
             metadataStore: SRMetadataStore(medium: medium), journal: IntentJournal(directory: directory.path))
         engine.faultPoint = .none
         let vdi = try engine.createVDI(.init(size: 8 << 20))
-        medium.armed.store(true, ordering: .relaxed)
+        medium.writes.store(.landThenFail, ordering: .relaxed)
         let result = try engine.snapshot(vdi.uuid, now: now)
         #expect(result.newVDI != nil && result.baseCopy != nil)
-        medium.armed.store(false, ordering: .relaxed)
+        medium.writes.store(.succeed, ordering: .relaxed)
         let recovered = try load(directory.path, srUUID: engine.srUUID)
         #expect(recovered.vdis.count == 3, "\(recovered.vdis.map(\.uuid))")
         for record in recovered.vdis {

@@ -7,43 +7,25 @@ import VHD
 
 @testable import SM
 
-/// SR metadata on a file medium that refuses every write with `SRNoSpace` while `full` is set,
-/// as a file system with no room left for the next generation does.
-final class FillableMedium: MetadataMedium {
-    let files: FileMetadataMedium
-    let full = Atomic<Bool>(false)
-
-    init(directory: String) { files = FileMetadataMedium(directory: directory) }
-
-    var name: String { files.name }
-
-    func read(_ slot: MetadataSlot, limit: Int) throws(SRError) -> BoundedRead? { try files.read(slot, limit: limit) }
-
-    func write(_ bytes: [UInt8], to slot: MetadataSlot) throws(SRError) {
-        if full.load(ordering: .relaxed) { throw SRError(.srNoSpace, opterr: "write \(name): no space left") }
-        try files.write(bytes, to: slot)
-    }
-}
-
 /// Issue 8, finding 3: with no room for the metadata save, an operation fails with `SRNoSpace`
 /// and leaves no trace (it must not reappear later as a real VDI), the SR still loads and reads,
 /// and a destroy still works, freeing the space.
 @Suite struct SREngineNoSpaceTests {
     let sr: DirectorySR
-    let medium: FillableMedium
+    let medium: ScriptedMedium
     let engine: SREngine
     let vdi: VDIRecord
     let data = [UInt8](repeating: 0x6c, count: 64 << 10)
 
     init() throws {
         sr = try DirectorySR()
-        medium = FillableMedium(directory: sr.directory.path)
+        medium = ScriptedMedium(directory: sr.directory.path)
         engine = try Self.load(sr, medium)
         vdi = try engine.createVDI(.init(size: 8 << 20))
         try sr.write(vdi.uuid, data, at: 1 << 20, engine: engine)
     }
 
-    static func load(_ sr: DirectorySR, _ medium: FillableMedium) throws -> SREngine {
+    static func load(_ sr: DirectorySR, _ medium: ScriptedMedium) throws -> SREngine {
         try SREngine.load(
             srUUID: sr.engine.srUUID, container: sr.container, metadataStore: SRMetadataStore(medium: medium),
             journal: IntentJournal(directory: sr.directory.path))
@@ -61,26 +43,26 @@ final class FillableMedium: MetadataMedium {
 
     @Test(arguments: [SREngine.SnapshotType.double, .single])
     func aSnapshotThatCannotSaveLeavesNoTrace(type: SREngine.SnapshotType) throws {
-        medium.full.store(true, ordering: .relaxed)
+        medium.writes.store(.refuseWithNoSpace, ordering: .relaxed)
         let error = #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, type: type, now: now) }
         #expect(error?.code == .srNoSpace)
         try expectClean(engine, vdis: 1)
         // Reads work on the full SR, and once room is made the snapshot is still not there.
         try expectClean(try Self.load(sr, medium), vdis: 1)
-        medium.full.store(false, ordering: .relaxed)
+        medium.writes.store(.succeed, ordering: .relaxed)
         try expectClean(try Self.load(sr, medium), vdis: 1)
     }
 
     @Test func aCloneRevertCreateOrResizeThatCannotSaveLeavesNoTrace() throws {
         let snapshot = try #require(try engine.snapshot(vdi.uuid, now: now).newVDI)
         try sr.write(vdi.uuid, [UInt8](repeating: 1, count: 512), at: 0, engine: engine)
-        medium.full.store(true, ordering: .relaxed)
+        medium.writes.store(.refuseWithNoSpace, ordering: .relaxed)
         #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, isClone: true, now: now) }
         #expect(throws: SRError.self) { try engine.revert(vdi.uuid, to: snapshot.uuid, now: now) }
         #expect(throws: SRError.self) { try engine.createVDI(.init(size: 4 << 20)) }
         #expect(throws: SRError.self) { try engine.resize(vdi.uuid, to: 16 << 20) }
         #expect(throws: SRError.self) { try engine.resize(vdi.uuid, to: 200 << 30) }
-        medium.full.store(false, ordering: .relaxed)
+        medium.writes.store(.succeed, ordering: .relaxed)
         let reloaded = try Self.load(sr, medium)
         try expectClean(reloaded, vdis: 3)
         #expect(try sr.read(vdi.uuid, 0..<512, engine: reloaded) == [UInt8](repeating: 1, count: 512))
@@ -92,7 +74,7 @@ final class FillableMedium: MetadataMedium {
     @Test func aDestroyOnAFullSRFreesTheSpaceAndStays() throws {
         let other = try engine.createVDI(.init(size: 8 << 20))
         try sr.write(other.uuid, [UInt8](repeating: 9, count: 1 << 20), at: 0, engine: engine)
-        medium.full.store(true, ordering: .relaxed)
+        medium.writes.store(.refuseWithNoSpace, ordering: .relaxed)
         try engine.deleteVDI(other.uuid)
         #expect((try? engine.vdi(other.uuid)) == nil)
         #expect(engine.unsavedRecovery?.code == .srNoSpace)
@@ -102,7 +84,7 @@ final class FillableMedium: MetadataMedium {
         let stillFull = try Self.load(sr, medium)
         #expect((try? stillFull.vdi(other.uuid)) == nil)
         #expect(stillFull.unsavedRecovery != nil)
-        medium.full.store(false, ordering: .relaxed)
+        medium.writes.store(.succeed, ordering: .relaxed)
         let reloaded = try Self.load(sr, medium)
         #expect(reloaded.unsavedRecovery == nil)
         #expect(!sr.container.exists(marker))
@@ -112,7 +94,7 @@ final class FillableMedium: MetadataMedium {
 
     /// Replacing a VDI's content (an import into it) on a full SR leaves the old content whole.
     @Test func aReplacementThatCannotSaveKeepsTheOldContent() throws {
-        medium.full.store(true, ordering: .relaxed)
+        medium.writes.store(.refuseWithNoSpace, ordering: .relaxed)
         #expect(throws: SRError.self) {
             _ = try engine.replaceContent(vdi.uuid) { staged in
                 guard case .chain(let chain) = staged else { return }
@@ -120,7 +102,7 @@ final class FillableMedium: MetadataMedium {
             }
         }
         try expectClean(engine, vdis: 1)
-        medium.full.store(false, ordering: .relaxed)
+        medium.writes.store(.succeed, ordering: .relaxed)
         try expectClean(try Self.load(sr, medium), vdis: 1)
         #expect(try sr.read(vdi.uuid, 0..<512, engine: engine) == [UInt8](repeating: 0, count: 512))
     }

@@ -26,20 +26,9 @@ import VHD
         return (leaf, try #require(FileParentResolver.canonicalPath(base)))
     }
 
-    /// Runs `body` elsewhere and fails if it has not returned within 10 seconds, then opens
-    /// `fifo` for writing so that a blocked open in it can return.
+    /// Runs `body`, failing the test when it blocks on `fifo` for 10 seconds (`FIFOWatchdog`).
     func promptly(unblocking fifo: String, _ body: @escaping @Sendable () -> Void) {
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            body()
-            done.signal()
-        }
-        if done.wait(timeout: .now() + 10) == .timedOut {
-            Issue.record("an open of \(fifo) blocked")
-            let writer = open(fifo, O_RDWR | O_NONBLOCK)
-            done.wait()
-            close(writer)
-        }
+        if FIFOWatchdog.blocked(unblocking: fifo, body) { Issue.record("an open of \(fifo) blocked") }
     }
 
     @Test func aChainWhoseParentIsAFIFOIsRefused() throws {
