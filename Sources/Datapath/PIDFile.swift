@@ -37,8 +37,8 @@ public struct PIDFile: Sendable, Equatable {
 
     /// The process id in the file; nil when the file is missing or does not hold one.
     public func read() -> pid_t? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = SmallFile.read(path, limit: 64) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let pid = pid_t(text), pid > 0 else { return nil }
         return pid
     }

@@ -1,4 +1,5 @@
 import Glibc
+import Datapath
 import SM
 
 /// The files of one VDI's datapath daemon, all under the host's datapath directory and named
@@ -63,12 +64,9 @@ public struct DatapathFiles: Sendable, Hashable {
 /// Small whole-file reads and writes for the daemon's bookkeeping files.
 enum TextFile {
     static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return "" }
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return text.hasSuffix("\n") ? String(text.dropLast()) : text
+        guard let bytes = SmallFile.read(path, limit: 256) else { return nil }
+        let text = String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        return text
     }
 
     /// Appends `text` and a newline, creating the file (mode 0600) if need be.

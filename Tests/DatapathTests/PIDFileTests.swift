@@ -1,5 +1,6 @@
 import Datapath
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -15,6 +16,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: file.path))
         try "not a pid\n".write(toFile: file.path, atomically: true, encoding: .utf8)
         #expect(file.read() == nil)
+    }
+
+    /// Issue 8, findings 2 and 6: a FIFO, a directory or a huge sparse file where a pid file
+    /// should be reads as no pid, at once and without allocating it.
+    @Test func aFIFOOrAHugeFileInThePidFilesPlaceReadsAsNoPid() throws {
+        let directory = try TemporaryDirectory(prefix: "pidfile")
+        let fifo = PIDFile(path: directory.path(for: "fifo.pid"))
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let readNothing = Mutex(false)
+        let blocked = FIFOWatchdog.blocked(unblocking: fifo.path) { readNothing.withLock { $0 = fifo.read() == nil } }
+        #expect(!blocked, "reading a FIFO pid file blocked")
+        #expect(readNothing.withLock { $0 })
+        let huge = PIDFile(path: directory.path(for: "huge.pid"))
+        #expect(FileManager.default.createFile(atPath: huge.path, contents: Data("4242\n".utf8)))
+        #expect(truncate(huge.path, 1 << 40) == 0)
+        #expect(huge.read() == nil)
+        #expect(PIDFile(path: directory.path).read() == nil)
     }
 
     @Test func theFileIsMode0600EvenOverALooserLeftoverTemporary() throws {
