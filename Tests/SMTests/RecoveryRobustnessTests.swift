@@ -179,4 +179,16 @@ func damageIntents(in directory: String) throws {
         #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, now: now) }
         #expect(try engine.journal.pending().intents.count == 1, "the intent stays for a load that can write")
     }
+
+    /// Issue 9: a snapshot or clone the container refuses answers the catalogue's VDISnapshot
+    /// (82) or VDIClone (81), not SMGeneral (202); the codes are typed at every call site now.
+    @Test func aRefusedSnapshotOrCloneAnswersItsOwnCode() throws {
+        let sr = try DirectorySR()
+        let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
+        let engine = try load(sr.directory.path, container: ReadOnlyContainer(files: sr.container), srUUID: sr.engine.srUUID)
+        let snapshot = #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, now: now) }
+        #expect(snapshot?.code.number == 82, "\(String(describing: snapshot))")
+        let clone = #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, isClone: true, now: now) }
+        #expect(clone?.code.number == 81, "\(String(describing: clone))")
+    }
 }

@@ -23,7 +23,7 @@ struct ExtDeviceSR: Sendable {
         }
         let mkfs = ExternalCommand("mkfs.ext4", ["-F", "-q", "-L", ExtSuperblock.srLabel, "-U", srUUID, device]).run()
         guard mkfs.succeeded else {
-            throw SRError.named("LVMFilesystem", opterr: "mkfs failed error \(mkfs.status): \(Self.clip(mkfs.output))")
+            throw SRError(.lvmFilesystem, opterr: "mkfs failed error \(mkfs.status): \(Self.clip(mkfs.output))")
         }
         return try attach(srUUID: srUUID)
     }
@@ -71,8 +71,8 @@ struct ExtDeviceSR: Sendable {
         if MountTable.isMountPoint(target) {
             let umount = ExternalCommand("umount", [target]).run()
             guard umount.succeeded else {
-                throw SRError.named(
-                    "LVMUnMount", opterr: "umount \(target) failed (\(umount.status)): \(Self.clip(umount.output))")
+                throw SRError(
+                    .lvmUnMount, opterr: "umount \(target) failed (\(umount.status)): \(Self.clip(umount.output))")
             }
         }
         _ = rmdir(target)
@@ -110,7 +110,7 @@ struct ExtDeviceSR: Sendable {
     /// `ConfigDeviceInvalid` (91) unless the device is a block device or a regular file.
     func checkDevice() throws(SRError) {
         guard let type = ExtFiles.fileType(device), type == S_IFBLK || type == S_IFREG else {
-            throw SRError.named("ConfigDeviceInvalid", opterr: "\(device) is not a block device or an image file")
+            throw SRError(.configDeviceInvalid, opterr: "\(device) is not a block device or an image file")
         }
     }
 

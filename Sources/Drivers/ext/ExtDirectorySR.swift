@@ -41,7 +41,7 @@ struct ExtDirectorySR: Sendable {
         let root = try storage(srUUID: srUUID).container.name
         try ExtFiles.removeFiles(in: root)
         guard rmdir(root) == 0 || errno == ENOENT else {
-            throw SRError.named("FileSRRmDir", opterr: "\(root): \(ExtFiles.errorText())")
+            throw SRError(.fileSRRmDir, opterr: "\(root): \(ExtFiles.errorText())")
         }
     }
 
@@ -49,7 +49,7 @@ struct ExtDirectorySR: Sendable {
     /// uuid is the directory's name.
     func probe(includeMetadata: Bool) throws(SRError) -> [ProbeXML.SREntry] {
         guard ExtFiles.isDirectory(parent) else {
-            throw SRError.named("ConfigDeviceInvalid", opterr: "\(parent) is not an existing directory")
+            throw SRError(.configDeviceInvalid, opterr: "\(parent) is not an existing directory")
         }
         let size = String(ExtFiles.fileSystemSize(parent))
         return ExtFiles.entries(parent).compactMap { name in

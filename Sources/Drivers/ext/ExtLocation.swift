@@ -31,12 +31,12 @@ enum ExtLocation: Hashable, Sendable {
             throw SRError(.invalidArg, opterr: "give device-config:device or device-config:path, not both")
         case (let device?, nil):
             guard device.hasPrefix("/"), !device.contains(",") else {
-                throw SRError.named("ConfigDeviceInvalid", opterr: "device must be one absolute path: \(device)")
+                throw SRError(.configDeviceInvalid, opterr: "device must be one absolute path: \(device)")
             }
             self = .device(Self.normalised(device))
         case (nil, let path?):
             guard path.hasPrefix("/") else {
-                throw SRError.named("ConfigDeviceInvalid", opterr: "path must be absolute: \(path)")
+                throw SRError(.configDeviceInvalid, opterr: "path must be absolute: \(path)")
             }
             self = .directory(Self.normalised(path))
         }
@@ -89,8 +89,8 @@ enum ExtFiles {
             let path = directory + "/" + name
             guard fileType(path) != S_IFDIR else { continue }
             guard unlink(path) == 0 || errno == ENOENT else {
-                throw SRError.named(
-                    "FileSRDelete", opterr: "failed to remove \(path): \(String(cString: strerror(errno)))")
+                throw SRError(
+                    .fileSRDelete, opterr: "failed to remove \(path): \(String(cString: strerror(errno)))")
             }
         }
     }

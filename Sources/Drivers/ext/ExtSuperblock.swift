@@ -50,7 +50,7 @@ struct ExtSuperblock: Hashable, Sendable {
     static func read(device path: String) throws(SRError) -> (superblock: ExtSuperblock?, deviceSize: UInt64) {
         let store: FileBlockStore
         do { store = try FileBlockStore(path: path, readOnly: true) } catch {
-            throw SRError.named("ConfigDeviceInvalid", opterr: "cannot open \(path): \(error)")
+            throw SRError(.configDeviceInvalid, opterr: "cannot open \(path): \(error)")
         }
         guard store.size >= offset + UInt64(size) else { return (nil, store.size) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)

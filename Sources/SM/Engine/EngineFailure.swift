@@ -4,24 +4,25 @@ import VHD
 /// Building `SRError`s from the catalogue by name, and mapping lower layers' errors at this
 /// edge (the only place the engine translates errors).
 enum EngineFailure {
-    static func error(_ name: String, _ opterr: String) -> SRError {
-        SRError(code: SRErrorCode.named(name) ?? .smGeneral, opterr: opterr)
+    static func error(_ code: SRErrorCode, _ opterr: String) -> SRError {
+        SRError(code: code, opterr: opterr)
     }
 
-    /// Runs `body`, turning any error that is not already an `SRError` into `name`.
+    /// Runs `body`, turning any error that is not already an `SRError` into `code`.
     @discardableResult
-    static func wrap<T>(_ name: String, _ body: () throws -> T) throws(SRError) -> T {
+    static func wrap<T>(_ code: SRErrorCode, _ body: () throws -> T) throws(SRError) -> T {
         do { return try body() } catch let error as SRError { throw error } catch {
-            throw self.error(name, "\(error)")
+            throw self.error(code, "\(error)")
         }
     }
 
-    static func volume<T>(_ name: String, _ body: () throws(VolumeError) -> T) throws(SRError) -> T {
+    /// Runs `body`, turning a container's error into `SRNoSpace`, `VDIMissing` or `code`.
+    static func volume<T>(_ code: SRErrorCode, _ body: () throws(VolumeError) -> T) throws(SRError) -> T {
         do { return try body() } catch {
             switch error {
-            case .noSpace: throw self.error("SRNoSpace", error.description)
-            case .notFound: throw self.error("VDIMissing", error.description)
-            default: throw self.error(name, error.description)
+            case .noSpace: throw self.error(.srNoSpace, error.description)
+            case .notFound: throw self.error(.vdiMissing, error.description)
+            default: throw self.error(code, error.description)
             }
         }
     }
@@ -49,7 +50,7 @@ public struct FaultPoint: Sendable {
     /// Stops the operation at `point` by throwing.
     public static func stop(at point: String) -> FaultPoint {
         FaultPoint { reached throws(SRError) in
-            if reached == point { throw SRError(.named("FistPoint") ?? .smGeneral, opterr: "stopped at \(point)") }
+            if reached == point { throw SRError(.fistPoint, opterr: "stopped at \(point)") }
         }
     }
 

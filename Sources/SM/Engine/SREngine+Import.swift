@@ -12,7 +12,7 @@ extension SREngine {
         _ request: NewVDI, from source: any ConversionSource, progress: ((Double) -> Void)? = nil
     ) throws(SRError) -> VDIRecord {
         let (uuid, size) = try admit(request, size: max(request.size, source.virtualSize))
-        return try createVolume(uuid: uuid, request: request, size: size, failure: "VDICreate") { store throws(SRError) in
+        return try createVolume(uuid: uuid, request: request, size: size, failure: .vdiCreate) { store throws(SRError) in
             try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
                 try Convert.convert(
                     PaddedSource(source: source, size: size), to: request.volumeType == .vhd ? .vhdDynamic : .raw,

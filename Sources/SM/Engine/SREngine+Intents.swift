@@ -9,10 +9,10 @@ extension SREngine {
 
     /// Records an intent before an operation's first step. Nothing has changed when it fails
     /// (a full SR refuses here, cleanly).
-    func beginIntent(_ kind: IntentKind, vdi uuid: String, _ parameters: [String: String], failure name: String)
+    func beginIntent(_ kind: IntentKind, vdi uuid: String, _ parameters: [String: String], failure code: SRErrorCode)
         throws(SRError) -> Intent
     {
-        let intent = try EngineFailure.wrap(name) { () throws in
+        let intent = try EngineFailure.wrap(code) { () throws in
             try journal.begin(Intent(kind: kind.rawValue, vdiUUID: uuid, parameters: parameters))
         }
         openIntents.withLock { _ = $0.insert(intent.id) }

@@ -12,7 +12,7 @@ extension SREngine {
     /// it can be; when the save fails (`unsavedRecovery`), reads still see the recovered SR, and
     /// the intents and markers that depend on the save stay for the next load to redo.
     func recover() throws(SRError) {
-        let pending = try EngineFailure.wrap("SRUnavailable") { () throws in try journal.pending() }
+        let pending = try EngineFailure.wrap(.srUnavailable) { () throws in try journal.pending() }
         // A damaged record is an operation of unknown outcome: its id stays open (its commit
         // mark is kept) and nothing it may own is swept or introduced.
         openIntents.withLock { $0 = Set(pending.intents.map(\.id) + pending.problems.map(\.id)) }
@@ -57,7 +57,7 @@ extension SREngine {
                 return
             }
             awaitingSave.forEach(completeIntent)
-            try? EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+            try? EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
                 for marker in markers { try container.remove(marker) }
                 try container.sync()
             }
@@ -67,7 +67,7 @@ extension SREngine {
     /// Refuses an operation that changes volumes while a recovery step failed (the storage
     /// refused a rename or a write: read-only, or failing): reads and destroys go on, nothing
     /// is built on a half-recovered SR.
-    func requireRecovered(_ failure: String) throws(SRError) {
+    func requireRecovered(_ failure: SRErrorCode) throws(SRError) {
         guard failedSteps.withLock({ $0 }) else { return }
         throw EngineFailure.error(
             failure, "SR \(srUUID) is not fully recovered: \(unsettledRecovery.joined(separator: "; "))")
@@ -95,7 +95,7 @@ extension SREngine {
         if isCommitted(intent) {
             try finishCreate(volume)
         } else {
-            try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+            try EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
                 try container.remove(VolumeNaming.staging(volume))
                 try container.sync()
             }
@@ -121,7 +121,7 @@ extension SREngine {
     /// Rewrites both footer copies and the size-dependent batmap checksum from the footer the
     /// open chose: a fast resize killed between its writes leaves them disagreeing.
     func settleFooters(_ volume: String) throws(SRError) {
-        let store = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+        let store = try EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
             try container.open(volume, writable: true)
         }
         try EngineFailure.vhd("sr_attach") { () throws(VHDError) in
@@ -168,7 +168,7 @@ extension SREngine {
         for entry in volumes {
             guard let volume = VolumeNaming.volume(ofDestroying: entry.name) else { continue }
             if entry.size > 0 {
-                try? EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+                try? EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
                     try container.resize(entry.name, to: 0)
                 }
             }
@@ -184,7 +184,7 @@ extension SREngine {
     func removeLeftovers(_ volumes: [VolumeInfo]) throws(SRError) {
         let leftovers = volumes.map(\.name).filter(VolumeNaming.isLeftover)
         guard !leftovers.isEmpty else { return }
-        try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+        try EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
             for name in leftovers { try container.remove(name) }
             try container.sync()
         }

@@ -16,17 +16,17 @@ extension SREngine {
     /// way a revert does (the old leaf kept as `<leaf>.old` until the metadata save commits
     /// the switch). A replacement that fails or is killed leaves the VDI's old content whole.
     public func replaceContent(_ uuid: String, fill: (StagedContent) throws -> Void) throws(SRError) -> VDIRecord {
-        try requireRecovered("VDIUnavailable")
+        try requireRecovered(.vdiUnavailable)
         let record = try vdi(uuid)
         guard !record.hidden, !metadata.vdis.values.contains(where: { $0.parent == uuid }) else {
-            throw EngineFailure.error("VDIInUse", "VDI \(uuid) is a base copy other VDIs read through")
+            throw EngineFailure.error(.vdiInUse, "VDI \(uuid) is a base copy other VDIs read through")
         }
         let leaf = VolumeNaming.volume(for: uuid, type: record.volumeType)
-        let intent = try beginIntent(.revert, vdi: uuid, ["replace": "true"], failure: "VDIUnavailable")
+        let intent = try beginIntent(.revert, vdi: uuid, ["replace": "true"], failure: .vdiUnavailable)
         do throws(SRError) {
             try stage(record, leaf: leaf, fill: fill)
             try faultPoint.check("replace:written")
-            try EngineFailure.volume("VDIUnavailable") { () throws(VolumeError) in
+            try EngineFailure.volume(.vdiUnavailable) { () throws(VolumeError) in
                 try container.remove(VolumeNaming.previous(leaf))
                 try container.link(leaf, as: VolumeNaming.previous(leaf))
                 try container.rename(VolumeNaming.staging(leaf), to: leaf)
@@ -62,7 +62,7 @@ extension SREngine {
                 } else {
                     try createChild(
                         staging, of: VolumeNaming.volume(for: record.parent, type: .vhd), size: record.virtualSize,
-                        failure: "VDIUnavailable")
+                        failure: .vdiUnavailable)
                 }
                 let store = try container.open(staging, writable: true)
                 let image = try Image.open(store: store, name: leaf, options: .init(writable: true, barriers: false))
@@ -73,11 +73,11 @@ extension SREngine {
         } catch let error as SRError {
             throw error
         } catch let error as VolumeError {
-            try EngineFailure.volume("VDIUnavailable") { () throws(VolumeError) in throw error }
+            try EngineFailure.volume(.vdiUnavailable) { () throws(VolumeError) in throw error }
         } catch let error as VHDError {
             throw SRError(vhd: error, command: "vdi_update")
         } catch {
-            throw EngineFailure.error("VDIUnavailable", "\(error)")
+            throw EngineFailure.error(.vdiUnavailable, "\(error)")
         }
     }
 }

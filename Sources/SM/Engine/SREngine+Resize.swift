@@ -12,15 +12,15 @@ extension SREngine {
     /// interrupted before it is settled by the next load, which records the size the volume
     /// really has, so a record never keeps a stale size.
     public func resize(_ uuid: String, to size: UInt64, online: Bool = false) throws(SRError) -> VDIRecord {
-        try requireRecovered("VDIResize")
+        try requireRecovered(.vdiResize)
         let record = try vdi(uuid)
         let newSize = try Self.roundedVDISize(size)
         guard newSize >= record.virtualSize else {
-            throw EngineFailure.error("VDISize", "shrinking \(uuid) from \(record.virtualSize) to \(newSize) is not supported")
+            throw EngineFailure.error(.vdiSize, "shrinking \(uuid) from \(record.virtualSize) to \(newSize) is not supported")
         }
-        if record.volumeType == .raw, online { throw EngineFailure.error("VDIResize", "raw VDIs cannot grow online") }
+        if record.volumeType == .raw, online { throw EngineFailure.error(.vdiResize, "raw VDIs cannot grow online") }
         let volume = VolumeNaming.volume(for: uuid, type: record.volumeType)
-        let intent = try beginIntent(.resize, vdi: uuid, ["size": "\(newSize)"], failure: "VDIResize")
+        let intent = try beginIntent(.resize, vdi: uuid, ["size": "\(newSize)"], failure: .vdiResize)
         var undo: (() throws(SRError) -> Void)?
         do throws(SRError) {
             try resizeVolume(record, volume: volume, to: newSize, online: online, undo: &undo)
@@ -47,11 +47,11 @@ extension SREngine {
         if record.volumeType == .raw {
             let oldSize = volumeSize(volume)
             undo = { () throws(SRError) in
-                try EngineFailure.volume("VDIResize") { () throws(VolumeError) in
+                try EngineFailure.volume(.vdiResize) { () throws(VolumeError) in
                     try self.container.resize(volume, to: oldSize)
                 }
             }
-            try EngineFailure.volume("VDIResize") { () throws(VolumeError) in try container.resize(volume, to: newSize) }
+            try EngineFailure.volume(.vdiResize) { () throws(VolumeError) in try container.resize(volume, to: newSize) }
             return
         }
         let command = online ? "vdi_resize_online" : "vdi_resize"
@@ -70,7 +70,7 @@ extension SREngine {
         }
         guard !online else {
             throw EngineFailure.error(
-                "VDIResize", "online growth of \(record.uuid) is limited to \(capacity) bytes (its preallocated BAT)")
+                .vdiResize, "online growth of \(record.uuid) is limited to \(capacity) bytes (its preallocated BAT)")
         }
         undo = { () throws(SRError) in try self.revertResizeJournal(volume) }
         try journaledResize(volume: volume, store: store, newSize: newSize)
@@ -80,7 +80,7 @@ extension SREngine {
     /// the resize is committed so that a failure or the next load can revert it.
     func journaledResize(volume: String, store: any BlockStore, newSize: UInt64) throws(SRError) {
         let journalVolume = Self.resizeJournal(of: volume)
-        let journalStore = try EngineFailure.volume("VDIResize") { () throws(VolumeError) in
+        let journalStore = try EngineFailure.volume(.vdiResize) { () throws(VolumeError) in
             try container.remove(journalVolume)
             return try container.create(journalVolume, size: 0)
         }
@@ -103,11 +103,11 @@ extension SREngine {
     func revertResizeJournal(_ volume: String) throws(SRError) {
         let journalVolume = Self.resizeJournal(of: volume)
         guard container.exists(journalVolume), container.exists(volume) else { return try removeResizeJournal(volume) }
-        let journalStore = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+        let journalStore = try EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
             try container.open(journalVolume, writable: false)
         }
         if journalStore.size > 0 {
-            let store = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in
+            let store = try EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
                 try container.open(volume, writable: true)
             }
             try EngineFailure.vhd("sr_attach") { () throws(VHDError) in try Journal.revert(vhd: store, journal: journalStore) }
@@ -116,7 +116,7 @@ extension SREngine {
     }
 
     func removeResizeJournal(_ volume: String) throws(SRError) {
-        try EngineFailure.volume("VDIResize") { () throws(VolumeError) in
+        try EngineFailure.volume(.vdiResize) { () throws(VolumeError) in
             try container.remove(Self.resizeJournal(of: volume))
             try container.sync()
         }

@@ -12,23 +12,23 @@ extension SREngine {
     /// keeps a second name (`<leaf>.old`) until then, so a revert that fails or is interrupted
     /// before it gives the VDI its own content back.
     public func revert(_ uuid: String, to snapshotUUID: String, now: String) throws(SRError) {
-        try requireRecovered("SMGeneral")
+        try requireRecovered(.smGeneral)
         let record = try vdi(uuid)
         let snapshot = try vdi(snapshotUUID)
         guard record.volumeType == .vhd, snapshot.volumeType == .vhd else {
-            throw EngineFailure.error("VDIType", "revert needs VHD VDIs")
+            throw EngineFailure.error(.vdiType, "revert needs VHD VDIs")
         }
-        guard uuid != snapshotUUID else { throw EngineFailure.error("InvalidArg", "a VDI cannot be reverted to itself") }
+        guard uuid != snapshotUUID else { throw EngineFailure.error(.invalidArg, "a VDI cannot be reverted to itself") }
         // Only a leaf can take new content: a base copy's children read through it, and a
         // target reached through the VDI itself would become its own parent.
         guard !record.hidden, !metadata.vdis.values.contains(where: { $0.parent == uuid }) else {
-            throw EngineFailure.error("VDIInUse", "VDI \(uuid) is a base copy other VDIs read through: it cannot be reverted")
+            throw EngineFailure.error(.vdiInUse, "VDI \(uuid) is a base copy other VDIs read through: it cannot be reverted")
         }
         guard !isAncestor(uuid, of: snapshotUUID) else {
-            throw EngineFailure.error("InvalidArg", "snapshot \(snapshotUUID) reads through VDI \(uuid)")
+            throw EngineFailure.error(.invalidArg, "snapshot \(snapshotUUID) reads through VDI \(uuid)")
         }
         let target = try revertTarget(snapshot, now: now)
-        let intent = try beginIntent(.revert, vdi: uuid, ["snapshot": snapshotUUID, "target": target.uuid], failure: "SMGeneral")
+        let intent = try beginIntent(.revert, vdi: uuid, ["snapshot": snapshotUUID, "target": target.uuid], failure: .smGeneral)
         let leaf = VolumeNaming.volume(for: uuid, type: .vhd)
         do throws(SRError) {
             try performRevert(uuid, leaf: leaf, target: target, size: snapshot.virtualSize, intent: intent)
@@ -44,9 +44,9 @@ extension SREngine {
         throws(SRError)
     {
         let staging = VolumeNaming.staging(leaf)
-        try createChild(staging, of: target.volume, size: size, failure: "SMGeneral")
+        try createChild(staging, of: target.volume, size: size, failure: .smGeneral)
         try faultPoint.check("revert:created")
-        try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
+        try EngineFailure.volume(.smGeneral) { () throws(VolumeError) in
             try container.remove(VolumeNaming.previous(leaf))
             try container.link(leaf, as: VolumeNaming.previous(leaf))
             try container.rename(staging, to: leaf)
@@ -65,7 +65,7 @@ extension SREngine {
 
     /// After the commit point: the old leaf's data is freed. Idempotent.
     func finishRevert(_ leaf: String) throws(SRError) {
-        try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
+        try EngineFailure.volume(.smGeneral) { () throws(VolumeError) in
             try container.remove(VolumeNaming.previous(leaf))
             try container.remove(VolumeNaming.staging(leaf))
             try container.sync()
@@ -74,7 +74,7 @@ extension SREngine {
 
     /// Before the commit point: the VDI's old leaf takes its name back; the new one goes.
     func undoRevert(_ leaf: String) throws(SRError) {
-        try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
+        try EngineFailure.volume(.smGeneral) { () throws(VolumeError) in
             try container.remove(VolumeNaming.staging(leaf))
             let previous = VolumeNaming.previous(leaf)
             if container.exists(previous) {

@@ -19,7 +19,7 @@ extension SREngine {
     /// it passes the strict open every writer uses (a half-written or damaged VHD is left out),
     /// and none while recovery left something unsettled (it may be that operation's).
     public func scan() throws(SRError) -> ScanReport {
-        let volumes = try EngineFailure.volume("SRScan") { () throws(VolumeError) in try container.list() }
+        let volumes = try EngineFailure.volume(.srScan) { () throws(VolumeError) in try container.list() }
         let recorded = metadata.vdis
         var found: [String: (type: VDIRecord.VolumeType, size: UInt64, summary: ImageSummary?)] = [:]
         for volume in volumes {

@@ -56,7 +56,7 @@ extension SREngine {
     public func snapshot(
         _ uuid: String, type: SnapshotType = .double, isClone: Bool = false, now: String, names: CopyNames = .init()
     ) throws(SRError) -> SnapshotResult {
-        let failure = isClone ? "VDIClone" : "VDISnapshot"
+        let failure: SRErrorCode = isClone ? .vdiClone : .vdiSnapshot
         try requireRecovered(failure)
         let record = try vdi(uuid)
         guard record.volumeType == .vhd else {
@@ -65,7 +65,7 @@ extension SREngine {
         guard !record.hidden else { throw EngineFailure.error(failure, "VDI \(uuid) is hidden") }
         let depth = chainDepth(uuid)
         if depth >= chainDepthLimit {
-            throw EngineFailure.error("SnapshotChainTooLong", "VDI \(uuid) has a chain of \(depth) (limit \(chainDepthLimit))")
+            throw EngineFailure.error(.snapshotChainTooLong, "VDI \(uuid) has a chain of \(depth) (limit \(chainDepthLimit))")
         }
         let base = Identifier.newUUID()
         let clone = type == .double ? Identifier.newUUID() : ""
@@ -93,7 +93,7 @@ extension SREngine {
     /// The steps up to and including the commit point (the metadata save).
     func performSnapshot(
         _ record: VDIRecord, volumes: SnapshotVolumes, base: String, clone: String, isClone: Bool, now: String,
-        names: CopyNames, intent: Intent, failure: String
+        names: CopyNames, intent: Intent, failure: SRErrorCode
     ) throws(SRError) -> SnapshotResult {
         // The leaf's own size, not the record's: a resize interrupted before its save changed it.
         let leafStore = try openVolume(record, writable: false)
@@ -159,14 +159,14 @@ extension SREngine {
     /// Idempotent, and needs no free space.
     func finishSnapshot(_ volumes: SnapshotVolumes, baseUsed: Bool) throws(SRError) {
         if baseUsed, container.exists(volumes.base) {
-            let store = try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in
+            let store = try EngineFailure.volume(.vdiSnapshot) { () throws(VolumeError) in
                 try container.open(volumes.base, writable: true)
             }
             try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in
                 try HiddenFlag.set(true, store: store, name: volumes.base)
             }
         }
-        try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in
+        try EngineFailure.volume(.vdiSnapshot) { () throws(VolumeError) in
             if !baseUsed { try container.remove(volumes.base) }
             try container.remove(VolumeNaming.staging(volumes.leaf))
             if let clone = volumes.clone { try container.remove(VolumeNaming.staging(clone)) }
@@ -178,7 +178,7 @@ extension SREngine {
     /// Before the commit point: the VDI gets its old leaf back (the base copy is a hard link of
     /// it) and every new volume goes. Renames and removals only, so it works on a full SR.
     func undoSnapshot(_ volumes: SnapshotVolumes) throws(SRError) {
-        try EngineFailure.volume("VDISnapshot") { () throws(VolumeError) in
+        try EngineFailure.volume(.vdiSnapshot) { () throws(VolumeError) in
             try container.remove(VolumeNaming.staging(volumes.leaf))
             if let clone = volumes.clone {
                 try container.remove(VolumeNaming.staging(clone))
@@ -196,7 +196,7 @@ extension SREngine {
 
     /// The volume new children link to: the base copy, or (blktap's rule) its parent when the
     /// base copy is an empty differencing disk.
-    func linkTarget(forBase baseVolume: String, failure: String) throws(SRError) -> String {
+    func linkTarget(forBase baseVolume: String, failure: SRErrorCode) throws(SRError) -> String {
         let store = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(baseVolume, writable: false) }
         return try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) -> String in
             let summary = try ImageSummary.read(store: store, name: baseVolume)
@@ -208,7 +208,7 @@ extension SREngine {
     /// Creates `volume` as an empty differencing VHD whose parent is the volume `parent`, with
     /// a BAT of `leafCapacity(for: size)` so it can grow online. A ready spare of that capacity
     /// is taken when there is one (only its headers are written); else the leaf is made whole.
-    func createChild(_ volume: String, of parent: String, size: UInt64, failure: String) throws(SRError) {
+    func createChild(_ volume: String, of parent: String, size: UInt64, failure: SRErrorCode) throws(SRError) {
         let parentStore = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(parent, writable: false) }
         try? container.remove(volume)
         let parentUUID = try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in

@@ -23,7 +23,7 @@ extension SREngine {
     /// SM's `validate_and_round_vhd_size`: at least 2 MiB, at most 2040 GiB, whole 2 MiB blocks.
     public static func roundedVDISize(_ size: UInt64) throws(SRError) -> UInt64 {
         guard size <= maximumVDISize else {
-            throw EngineFailure.error("VDISize", "\(size) bytes exceeds the maximum of \(maximumVDISize)")
+            throw EngineFailure.error(.vdiSize, "\(size) bytes exceeds the maximum of \(maximumVDISize)")
         }
         return roundUp(max(size, minimumVDISize), to: minimumVDISize)
     }
@@ -33,14 +33,14 @@ extension SREngine {
     /// alone, so the two would be confused.
     func refuseSRUUID(_ uuid: String) throws(SRError) {
         guard uuid != srUUID else {
-            throw EngineFailure.error("VDICreate", "VDI uuid \(uuid) is the uuid of its SR; a VDI needs a uuid of its own")
+            throw EngineFailure.error(.vdiCreate, "VDI uuid \(uuid) is the uuid of its SR; a VDI needs a uuid of its own")
         }
     }
 
     /// Creates a VDI: an empty dynamic VHD (its BAT sized for online growth) or a sparse raw volume.
     public func createVDI(_ request: NewVDI) throws(SRError) -> VDIRecord {
         let (uuid, size) = try admit(request, size: request.size)
-        return try createVolume(uuid: uuid, request: request, size: size, failure: "VDICreate") { store throws(SRError) in
+        return try createVolume(uuid: uuid, request: request, size: size, failure: .vdiCreate) { store throws(SRError) in
             try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
                 if request.volumeType == .raw {
                     try VHDError.wrap { () throws(BlockIOError) in try store.resize(to: size) }
@@ -54,8 +54,8 @@ extension SREngine {
     /// The uuid a new VDI gets and its rounded size, after the checks every new VDI passes.
     func admit(_ request: NewVDI, size: UInt64) throws(SRError) -> (uuid: String, size: UInt64) {
         let uuid = request.uuid ?? Identifier.newUUID()
-        guard Identifier.isUUID(uuid) else { throw EngineFailure.error("VDICreate", "invalid VDI uuid '\(uuid)'") }
-        guard metadata.vdis[uuid] == nil else { throw EngineFailure.error("VDIExists", uuid) }
+        guard Identifier.isUUID(uuid) else { throw EngineFailure.error(.vdiCreate, "invalid VDI uuid '\(uuid)'") }
+        guard metadata.vdis[uuid] == nil else { throw EngineFailure.error(.vdiExists, uuid) }
         try refuseSRUUID(uuid)
         return (uuid, try Self.roundedVDISize(size))
     }
@@ -66,7 +66,7 @@ extension SREngine {
     /// volume is removed (now, or by the next load), so a half-written volume never becomes a
     /// VDI and never takes a VDI's name.
     func createVolume(
-        uuid: String, request: NewVDI, size: UInt64, failure: String, fill: (any BlockStore) throws(SRError) -> Void
+        uuid: String, request: NewVDI, size: UInt64, failure: SRErrorCode, fill: (any BlockStore) throws(SRError) -> Void
     ) throws(SRError) -> VDIRecord {
         try requireRecovered(failure)
         let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
@@ -109,7 +109,7 @@ extension SREngine {
 
     /// After the commit point: the staging volume takes the VDI's name. Idempotent.
     func finishCreate(_ volume: String) throws(SRError) {
-        try EngineFailure.volume("VDICreate") { () throws(VolumeError) in
+        try EngineFailure.volume(.vdiCreate) { () throws(VolumeError) in
             if container.exists(VolumeNaming.staging(volume)) {
                 try container.rename(VolumeNaming.staging(volume), to: volume)
             }
@@ -126,11 +126,11 @@ extension SREngine {
     public func deleteVDI(_ uuid: String) throws(SRError) {
         let record = try vdi(uuid)
         if metadata.vdis.values.contains(where: { $0.parent == uuid }) {
-            throw EngineFailure.error("VDIInUse", "VDI \(uuid) is the parent of other VDIs")
+            throw EngineFailure.error(.vdiInUse, "VDI \(uuid) is the parent of other VDIs")
         }
         let volume = VolumeNaming.volume(for: uuid, type: record.volumeType)
         let marker = VolumeNaming.destroying(volume)
-        try EngineFailure.volume("VDIDelete") { () throws(VolumeError) in
+        try EngineFailure.volume(.vdiDelete) { () throws(VolumeError) in
             if container.exists(volume) { try container.rename(volume, to: marker) }
             try container.sync()
         }
@@ -141,7 +141,7 @@ extension SREngine {
     /// After a destroy's commit point: frees the volume's space, drops the record (saved when
     /// it can be) and removes the marker once the save is durable.
     func finishDelete(_ uuid: String, marker: String) throws(SRError) {
-        try? EngineFailure.volume("VDIDelete") { () throws(VolumeError) in
+        try? EngineFailure.volume(.vdiDelete) { () throws(VolumeError) in
             if container.exists(marker) { try container.resize(marker, to: 0) }
         }
         try faultPoint.check("destroy:emptied")
@@ -153,7 +153,7 @@ extension SREngine {
             return
         }
         try faultPoint.check("destroy:committed")
-        try? EngineFailure.volume("VDIDelete") { () throws(VolumeError) in
+        try? EngineFailure.volume(.vdiDelete) { () throws(VolumeError) in
             try container.remove(marker)
             try container.sync()
         }
@@ -195,7 +195,7 @@ extension SREngine {
         let record = try vdi(uuid)
         guard record.onBoot == .reset, record.volumeType == .vhd else { return }
         guard let path = container.hostPath(of: VolumeNaming.volume(for: uuid, type: .vhd)) else {
-            throw EngineFailure.error("Unimplemented", "reset on boot needs a file volume")
+            throw EngineFailure.error(.unimplemented, "reset on boot needs a file volume")
         }
         try EngineFailure.vhd("vdi_epoch_begin") { () throws(VHDError) in try Modify.killData(path: path) }
     }
@@ -207,7 +207,7 @@ extension SREngine {
         guard parent.volumeType == .vhd, child.volumeType == .vhd,
             let childPath = container.hostPath(of: VolumeNaming.volume(for: childUUID, type: .vhd)),
             let parentPath = container.hostPath(of: VolumeNaming.volume(for: parentUUID, type: .vhd))
-        else { throw EngineFailure.error("VDIType", "compose needs two VHD VDIs on file volumes") }
+        else { throw EngineFailure.error(.vdiType, "compose needs two VHD VDIs on file volumes") }
         let parentStore = try openVolume(parent, writable: true)
         try EngineFailure.vhd("vdi_compose") { () throws(VHDError) in
             try Modify.setParent(path: childPath, newParent: parentPath)
@@ -223,7 +223,7 @@ extension SREngine {
     }
 
     func openVolume(_ record: VDIRecord, writable: Bool) throws(SRError) -> any BlockStore {
-        try EngineFailure.volume("VDIUnavailable") { () throws(VolumeError) in
+        try EngineFailure.volume(.vdiUnavailable) { () throws(VolumeError) in
             try container.open(VolumeNaming.volume(for: record.uuid, type: record.volumeType), writable: writable)
         }
     }

@@ -56,7 +56,7 @@ public final class SREngine: @unchecked Sendable {
         sr: SRRecord, container: any VolumeContainer, metadataStore: SRMetadataStore, journal: IntentJournal
     ) throws(SRError) -> SREngine {
         let metadata = SRMetadata(sr: sr)
-        try EngineFailure.wrap("SRExists") { () throws in try metadataStore.save(metadata) }
+        try EngineFailure.wrap(.srExists) { () throws in try metadataStore.save(metadata) }
         return SREngine(srUUID: sr.uuid, container: container, metadataStore: metadataStore, journal: journal, metadata: metadata)
     }
 
@@ -64,9 +64,9 @@ public final class SREngine: @unchecked Sendable {
     public static func load(
         srUUID: String, container: any VolumeContainer, metadataStore: SRMetadataStore, journal: IntentJournal
     ) throws(SRError) -> SREngine {
-        let metadata = try EngineFailure.wrap("SRUnavailable") { () throws in try metadataStore.load() }
+        let metadata = try EngineFailure.wrap(.srUnavailable) { () throws in try metadataStore.load() }
         guard metadata.sr.uuid == srUUID else {
-            throw EngineFailure.error("SRUnavailable", "the SR in \(container.name) is \(metadata.sr.uuid), not \(srUUID)")
+            throw EngineFailure.error(.srUnavailable, "the SR in \(container.name) is \(metadata.sr.uuid), not \(srUUID)")
         }
         let engine = SREngine(srUUID: srUUID, container: container, metadataStore: metadataStore, journal: journal, metadata: metadata)
         try engine.recover()
@@ -82,7 +82,7 @@ public final class SREngine: @unchecked Sendable {
 
     public func vdi(_ uuid: String) throws(SRError) -> VDIRecord {
         guard Identifier.isUUID(uuid), let record = metadata.vdis[uuid] else {
-            throw EngineFailure.error("VDIMissing", "no VDI \(uuid) in SR \(srUUID)")
+            throw EngineFailure.error(.vdiMissing, "no VDI \(uuid) in SR \(srUUID)")
         }
         return record
     }
@@ -97,7 +97,7 @@ public final class SREngine: @unchecked Sendable {
         if let intent { updated.committedIntents.insert(intent.id) }
         let snapshot = updated
         do throws(SRError) {
-            try EngineFailure.wrap("MetadataError") { () throws in try metadataStore.save(snapshot) }
+            try EngineFailure.wrap(.metadataError) { () throws in try metadataStore.save(snapshot) }
         } catch {
             // A save can land and still fail (the directory fsync after the rename): what the
             // medium now holds decides, or an undo would contradict the saved records.
@@ -119,7 +119,7 @@ public final class SREngine: @unchecked Sendable {
 
     /// Space of the SR as SM reports it: total, used, and the virtual sizes of visible VDIs.
     public func space() throws(SRError) -> (physicalSize: UInt64, physicalUtilisation: UInt64, virtualAllocation: UInt64) {
-        let space = try EngineFailure.volume("SRUnavailable") { () throws(VolumeError) in try container.space() }
+        let space = try EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in try container.space() }
         let virtual = metadata.vdis.values.filter { !$0.hidden }.reduce(UInt64(0)) { $0 + $1.virtualSize }
         return (space.total, space.total - space.free, virtual)
     }

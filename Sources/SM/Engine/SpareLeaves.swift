@@ -62,12 +62,12 @@ public struct SpareLeaves: Sendable {
             guard !container.exists(spare) else { continue }
             let temporary = spare + ".tmp"
             try? container.remove(temporary)
-            let store = try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in
+            let store = try EngineFailure.volume(.smGeneral) { () throws(VolumeError) in
                 try container.create(temporary, size: 0)
             }
             do throws(SRError) {
                 try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in try Create.write(on: store, options: options) }
-                try EngineFailure.volume("SMGeneral") { () throws(VolumeError) in try container.rename(temporary, to: spare) }
+                try EngineFailure.volume(.smGeneral) { () throws(VolumeError) in try container.rename(temporary, to: spare) }
             } catch {
                 // A full SR must not keep a half-made spare's blocks.
                 try? container.remove(temporary)
