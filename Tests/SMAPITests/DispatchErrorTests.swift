@@ -126,4 +126,26 @@ struct DispatchErrorTests {
         }
         #expect(try SRStorage.directory(harness.srDirectory(sr)).metadataStore.load().vdis.isEmpty)
     }
+
+    /// Issue 9: `device_config:SRmaster` reaches the host. On a host that is not the SR master
+    /// the commands the reference reserves for the master are refused with LVMMaster (58), and
+    /// nothing changes; the others (attach, update) still work there.
+    @Test func aHostThatIsNotTheMasterRefusesMasterOnlyCommandsWith58() async throws {
+        let sr = try harness.createSR()
+        let vdi = try harness.createVDI(in: sr)
+        let slave = ["path": harness.srParent, "SRmaster": "false"]
+        try harness.call(
+            "vdi_create", args: [String(8 << 20), "disk", "", "", "false", "19700101T00:00:00Z", "", "false"], sr: sr,
+            deviceConfig: slave
+        ).expectFault(58, "Logical Volume request must come from master")
+        for command in ["vdi_snapshot", "vdi_clone", "vdi_delete"] {
+            try harness.call(command, sr: sr, vdi: vdi, deviceConfig: slave).expectFault(58)
+        }
+        try harness.call("vdi_resize", args: [String(16 << 20)], sr: sr, vdi: vdi, deviceConfig: slave).expectFault(58)
+        try harness.call("sr_scan", sr: sr, deviceConfig: slave).expectFault(58)
+        let volumes = try FileManager.default.contentsOfDirectory(atPath: harness.srParent + "/" + sr)
+        #expect(volumes.filter { $0.hasSuffix(".vhd") } == [vdi + ".vhd"], "\(volumes)")
+        _ = try harness.call("vdi_update", sr: sr, vdi: vdi, deviceConfig: slave)
+        #expect(try harness.call("vdi_snapshot", sr: sr, vdi: vdi).fault == nil, "the master's snapshot works")
+    }
 }

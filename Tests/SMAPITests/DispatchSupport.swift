@@ -97,7 +97,7 @@ final class PluginHarness: @unchecked Sendable {
         extra: [XMLRPCValue.Member]
     ) -> XMLRPCValue {
         var config = deviceConfig ?? ["path": srParent]
-        config["SRmaster"] = "true"
+        if config["SRmaster"] == nil { config["SRmaster"] = "true" }
         var members: [XMLRPCValue.Member] = [
             .init("host_ref", "OpaqueRef:133c7c46-f4d9-3695-83c4-bf8574b89fb9"),
             .init("command", .string(command)),

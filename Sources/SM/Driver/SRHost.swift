@@ -16,6 +16,10 @@ public struct SRHost: Sendable {
     public let backend: any BlockBackend
     /// How long to wait for the SR lock before failing with `LockErr` (37); nil waits forever.
     public var lockTimeout: Duration?
+    /// Whether this host is the SR master (`device_config:SRmaster`). Only the master rolls
+    /// interrupted operations forward or back when it loads an SR and scans after attaching: on
+    /// a shared SR another host doing so could undo an operation the master is running.
+    public var isMaster = true
 
     /// The most UTF-8 bytes of a VDI name or description kept in the SR's records; longer ones
     /// are cut at a character boundary (the reference's LVM metadata cuts names to fit, too).
@@ -85,7 +89,7 @@ public struct SRHost: Sendable {
         try locked(uuid) { () throws(SRError) in
             let storage = try driver.attach(srUUID: uuid, deviceConfig: deviceConfig)
             let engine = try engine(srUUID: uuid, storage: storage)
-            _ = try? engine.scan()
+            if isMaster { _ = try? engine.scan() }
             return engine.sr
         }
     }
@@ -125,8 +129,8 @@ public struct SRHost: Sendable {
     /// Loads the SR's engine from its storage.
     func engine(srUUID: String, storage: SRStorage) throws(SRError) -> SREngine {
         try SREngine.load(
-            srUUID: srUUID, container: storage.container, metadataStore: storage.metadataStore, journal: storage.journal
-        )
+            srUUID: srUUID, container: storage.container, metadataStore: storage.metadataStore, journal: storage.journal,
+            recovering: isMaster)
     }
 
     /// The VDIs of the SR (by their volumes) attached or active on this host.

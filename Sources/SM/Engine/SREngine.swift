@@ -60,16 +60,18 @@ public final class SREngine: @unchecked Sendable {
         return SREngine(srUUID: sr.uuid, container: container, metadataStore: metadataStore, journal: journal, metadata: metadata)
     }
 
-    /// Loads the SR: reads its metadata, then rolls every interrupted operation forward or back.
+    /// Loads the SR: reads its metadata, then (unless not `recovering`: a host that is not the
+    /// SR master) rolls every interrupted operation forward or back.
     public static func load(
-        srUUID: String, container: any VolumeContainer, metadataStore: SRMetadataStore, journal: IntentJournal
+        srUUID: String, container: any VolumeContainer, metadataStore: SRMetadataStore, journal: IntentJournal,
+        recovering: Bool = true
     ) throws(SRError) -> SREngine {
         let metadata = try EngineFailure.wrap(.srUnavailable) { () throws in try metadataStore.load() }
         guard metadata.sr.uuid == srUUID else {
             throw EngineFailure.error(.srUnavailable, "the SR in \(container.name) is \(metadata.sr.uuid), not \(srUUID)")
         }
         let engine = SREngine(srUUID: srUUID, container: container, metadataStore: metadataStore, journal: journal, metadata: metadata)
-        try engine.recover()
+        if recovering { try engine.recover() }
         return engine
     }
 

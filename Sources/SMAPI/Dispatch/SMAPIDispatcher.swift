@@ -6,7 +6,7 @@ import XMLRPC
 /// faults with the catalogue's numbers and `[opterr=…]` strings. It never throws: whatever goes
 /// wrong is a fault, as SM's `SRCommand.run` makes it.
 public struct SMAPIDispatcher: Sendable {
-    public let host: SRHost
+    public var host: SRHost
     public let toolstack: any ToolstackLink
 
     public init(host: SRHost, toolstack: any ToolstackLink = StandaloneToolstack()) {
@@ -41,13 +41,24 @@ public struct SMAPIDispatcher: Sendable {
 
     /// The reply to a parsed request.
     public func reply(to request: SMAPIRequest) -> SMAPIReply {
-        do { return try run(request) } catch { return .fault(error) }
+        var dispatcher = self
+        // xapi says in every device_config whether this host is the SR master; a request
+        // without the key (a caller other than xapi) is taken as the master's.
+        dispatcher.host.isMaster = request.deviceConfig["SRmaster"] != "false"
+        do { return try dispatcher.run(request) } catch { return .fault(error) }
     }
 
     /// Runs `request`; SM's `SRCommand._run`.
     func run(_ request: SMAPIRequest) throws(SRError) -> SMAPIReply {
         guard request.command.isImplemented else {
             throw SRError(.unimplemented, opterr: "\(request.command.rawValue) is not supported by this SM")
+        }
+        if request.command.isSRMasterOnly, !host.isMaster {
+            // The reference's answer when a master-only change reaches another host (LVHD's
+            // `LVMMaster`): only the master changes an SR's volumes and records.
+            throw SRError(
+                .lvmMaster,
+                opterr: "\(request.command.rawValue) runs on the SR master; this host is not (device_config:SRmaster=false)")
         }
         switch request.command {
         case .srGetDriverInfo: return .driverInfo(driver.info)
