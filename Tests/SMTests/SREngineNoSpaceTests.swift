@@ -45,7 +45,7 @@ import VHD
     func aSnapshotThatCannotSaveLeavesNoTrace(type: SREngine.SnapshotType) throws {
         medium.writes.store(.refuseWithNoSpace, ordering: .relaxed)
         let error = #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, type: type, now: now) }
-        #expect(error?.code == .srNoSpace)
+        #expect(error?.code.number == 44 /* SRNoSpace */)
         try expectClean(engine, vdis: 1)
         // Reads work on the full SR, and once room is made the snapshot is still not there.
         try expectClean(try Self.load(sr, medium), vdis: 1)
@@ -77,7 +77,7 @@ import VHD
         medium.writes.store(.refuseWithNoSpace, ordering: .relaxed)
         try engine.deleteVDI(other.uuid)
         #expect((try? engine.vdi(other.uuid)) == nil)
-        #expect(engine.unsavedRecovery?.code == .srNoSpace)
+        #expect(engine.unsavedRecovery?.code.number == 44 /* SRNoSpace */)
         let marker = other.uuid + ".vhd.destroy"
         #expect(try sr.container.open(marker, writable: false).size == 0, "the space is freed at once")
         // Loaded again while still full: the VDI stays destroyed, in memory, and reads work.
