@@ -191,4 +191,19 @@ func damageIntents(in directory: String) throws {
         let clone = #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, isClone: true, now: now) }
         #expect(clone?.code.number == 81, "\(String(describing: clone))")
     }
+
+    /// Issue 9: an intent of a kind this SM does not know (a future `coalesce`) is kept and
+    /// reported on load, never completed and deleted; nothing it may own is swept.
+    @Test func anIntentOfAnUnknownKindIsKeptAndReported() throws {
+        let sr = try DirectorySR()
+        let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
+        try sr.engine.journal.begin(Intent(id: "future", kind: "coalesce", vdiUUID: vdi.uuid, parameters: ["x": "y"]))
+        FileManager.default.createFile(atPath: sr.directory.path(for: vdi.uuid + ".vhd.new"), contents: Data())
+        for _ in 0..<2 {
+            let loaded = try sr.reload()
+            #expect(try loaded.journal.pending().intents.map(\.id) == ["future"])
+            #expect(loaded.unsettledRecovery.contains { $0.contains("future") }, "\(loaded.unsettledRecovery)")
+            #expect(sr.container.exists(vdi.uuid + ".vhd.new"), "an unknown operation's staging volume is not swept")
+        }
+    }
 }

@@ -1,19 +1,9 @@
 extension SREngine {
-    /// The kinds of multi-step operation the engine journals.
-    enum IntentKind: String {
-        case snapshot
-        case revert
-        case create
-        case resize
-    }
-
-    /// Records an intent before an operation's first step. Nothing has changed when it fails
-    /// (a full SR refuses here, cleanly).
-    func beginIntent(_ kind: IntentKind, vdi uuid: String, _ parameters: [String: String], failure code: SRErrorCode)
-        throws(SRError) -> Intent
-    {
+    /// Records the intent of `operation` on VDI `uuid` before its first step. Nothing has
+    /// changed when it fails (a full SR refuses here, cleanly).
+    func beginIntent(_ operation: EngineOperation, vdi uuid: String, failure code: SRErrorCode) throws(SRError) -> Intent {
         let intent = try EngineFailure.wrap(code) { () throws in
-            try journal.begin(Intent(kind: kind.rawValue, vdiUUID: uuid, parameters: parameters))
+            try journal.begin(Intent(kind: operation.kind, vdiUUID: uuid, parameters: operation.parameters))
         }
         openIntents.withLock { _ = $0.insert(intent.id) }
         return intent

@@ -26,15 +26,17 @@ extension SREngine {
                 continue
             }
             do throws(SRError) {
-                switch IntentKind(rawValue: intent.kind) {
-                case .snapshot: try recoverSnapshot(intent)
-                case .revert: try recoverRevert(intent)
-                case .create: try recoverCreate(intent)
+                switch EngineOperation(intent) {
+                case .snapshot(let base, let clone, _, _, _): try recoverSnapshot(intent, base: base, clone: clone)
+                case .revert, .replace: try recoverLeafSwitch(intent)
+                case .create(let volume): try recoverCreate(intent, volume: volume)
                 case .resize:
                     try recoverResize(intent)
                     awaitingSave.append(intent)
                 case nil:
-                    // Another version's operation: left for the code that knows how to finish it.
+                    // Another version's operation, or one this version cannot read: left (and
+                    // reported) for the code that knows how to finish it.
+                    problems.append("intent \(intent.id): a \(intent.kind.prefix(64).debugDescription) this SM cannot recover")
                     settled = false
                 }
             } catch {
@@ -73,9 +75,8 @@ extension SREngine {
             failure, "SR \(srUUID) is not fully recovered: \(unsettledRecovery.joined(separator: "; "))")
     }
 
-    func recoverSnapshot(_ intent: Intent) throws(SRError) {
-        let base = intent.parameters["base"] ?? ""
-        let volumes = SnapshotVolumes(uuid: intent.vdiUUID, base: base, clone: intent.parameters["clone"] ?? "")
+    func recoverSnapshot(_ intent: Intent, base: String, clone: String?) throws(SRError) {
+        let volumes = SnapshotVolumes(uuid: intent.vdiUUID, base: base, clone: clone ?? "")
         if isCommitted(intent) {
             try finishSnapshot(volumes, baseUsed: metadata.vdis[base] != nil)
         } else {
@@ -84,14 +85,15 @@ extension SREngine {
         completeIntent(intent)
     }
 
-    func recoverRevert(_ intent: Intent) throws(SRError) {
-        let leaf = VolumeNaming.volume(for: intent.vdiUUID, type: .vhd)
+    /// A revert or a content replacement: both switch the VDI's leaf, keeping the old one as
+    /// `<leaf>.old` until the commit.
+    func recoverLeafSwitch(_ intent: Intent) throws(SRError) {
+        let leaf = VolumeNaming.volume(for: intent.vdiUUID, type: metadata.vdis[intent.vdiUUID]?.volumeType ?? .vhd)
         if isCommitted(intent) { try finishRevert(leaf) } else { try undoRevert(leaf) }
         completeIntent(intent)
     }
 
-    func recoverCreate(_ intent: Intent) throws(SRError) {
-        let volume = intent.parameters["volume"] ?? VolumeNaming.volume(for: intent.vdiUUID, type: .vhd)
+    func recoverCreate(_ intent: Intent, volume: String) throws(SRError) {
         if isCommitted(intent) {
             try finishCreate(volume)
         } else {

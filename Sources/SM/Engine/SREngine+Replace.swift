@@ -22,7 +22,7 @@ extension SREngine {
             throw EngineFailure.error(.vdiInUse, "VDI \(uuid) is a base copy other VDIs read through")
         }
         let leaf = VolumeNaming.volume(for: uuid, type: record.volumeType)
-        let intent = try beginIntent(.revert, vdi: uuid, ["replace": "true"], failure: .vdiUnavailable)
+        let intent = try beginIntent(.replace, vdi: uuid, failure: .vdiUnavailable)
         do throws(SRError) {
             try stage(record, leaf: leaf, fill: fill)
             try faultPoint.check("replace:written")

@@ -20,7 +20,7 @@ extension SREngine {
         }
         if record.volumeType == .raw, online { throw EngineFailure.error(.vdiResize, "raw VDIs cannot grow online") }
         let volume = VolumeNaming.volume(for: uuid, type: record.volumeType)
-        let intent = try beginIntent(.resize, vdi: uuid, ["size": "\(newSize)"], failure: .vdiResize)
+        let intent = try beginIntent(.resize(size: newSize), vdi: uuid, failure: .vdiResize)
         var undo: (() throws(SRError) -> Void)?
         do throws(SRError) {
             try resizeVolume(record, volume: volume, to: newSize, online: online, undo: &undo)

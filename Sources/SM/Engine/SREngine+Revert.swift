@@ -28,7 +28,8 @@ extension SREngine {
             throw EngineFailure.error(.invalidArg, "snapshot \(snapshotUUID) reads through VDI \(uuid)")
         }
         let target = try revertTarget(snapshot, now: now)
-        let intent = try beginIntent(.revert, vdi: uuid, ["snapshot": snapshotUUID, "target": target.uuid], failure: .smGeneral)
+        let intent = try beginIntent(
+            .revert(snapshot: snapshotUUID, target: target.uuid), vdi: uuid, failure: .smGeneral)
         let leaf = VolumeNaming.volume(for: uuid, type: .vhd)
         do throws(SRError) {
             try performRevert(uuid, leaf: leaf, target: target, size: snapshot.virtualSize, intent: intent)

@@ -71,8 +71,7 @@ extension SREngine {
         let clone = type == .double ? Identifier.newUUID() : ""
         let volumes = SnapshotVolumes(uuid: uuid, base: base, clone: clone)
         let intent = try beginIntent(
-            .snapshot, vdi: uuid,
-            ["base": base, "clone": clone, "type": type.rawValue, "isClone": isClone ? "true" : "false", "now": now],
+            .snapshot(base: base, clone: clone.isEmpty ? nil : clone, type: type, isClone: isClone, now: now), vdi: uuid,
             failure: failure)
         let result: SnapshotResult
         do throws(SRError) {

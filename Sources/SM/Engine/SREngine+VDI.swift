@@ -71,7 +71,7 @@ extension SREngine {
         try requireRecovered(failure)
         let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
         let staging = VolumeNaming.staging(volume)
-        let intent = try beginIntent(.create, vdi: uuid, ["volume": volume], failure: failure)
+        let intent = try beginIntent(.create(volume: volume), vdi: uuid, failure: failure)
         let record: VDIRecord
         do throws(SRError) {
             let store = try EngineFailure.volume(failure) { () throws(VolumeError) in
