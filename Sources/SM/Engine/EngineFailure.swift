@@ -16,14 +16,17 @@ enum EngineFailure {
         }
     }
 
-    /// Runs `body`, turning a container's error into `SRNoSpace`, `VDIMissing` or `code`.
+    /// Runs `body`, turning a container's error into an `SRError` (`error(_:volume:)`).
     static func volume<T>(_ code: SRErrorCode, _ body: () throws(VolumeError) -> T) throws(SRError) -> T {
-        do { return try body() } catch {
-            switch error {
-            case .noSpace: throw self.error(.srNoSpace, error.description)
-            case .notFound: throw self.error(.vdiMissing, error.description)
-            default: throw self.error(code, error.description)
-            }
+        do { return try body() } catch { throw self.error(code, volume: error) }
+    }
+
+    /// A container's error as SM reports it: `SRNoSpace`, `VDIMissing`, or else `code`.
+    static func error(_ code: SRErrorCode, volume error: VolumeError) -> SRError {
+        switch error {
+        case .noSpace: return self.error(.srNoSpace, error.description)
+        case .notFound: return self.error(.vdiMissing, error.description)
+        default: return self.error(code, error.description)
         }
     }
 

@@ -113,11 +113,7 @@ extension SREngine {
         if isCommitted(intent) { return try removeResizeJournal(volume) }
         try revertResizeJournal(volume)
         if record.volumeType == .vhd { try settleFooters(volume) }
-        guard let sizes = try? volumeSizes(record) else { return }
-        applyRecovered { metadata in
-            metadata.vdis[record.uuid]?.virtualSize = sizes.virtual
-            metadata.vdis[record.uuid]?.physicalUtilisation = sizes.physical
-        }
+        adoptVolumeSizes(record)
     }
 
     /// Rewrites both footer copies and the size-dependent batmap checksum from the footer the
@@ -132,17 +128,23 @@ extension SREngine {
         }
     }
 
-    /// A volume's virtual size (its VHD's, or a raw volume's own) and its physical size.
-    func volumeSizes(_ record: VDIRecord) throws -> (virtual: UInt64, physical: UInt64) {
+    /// Makes the record's sizes (in memory) the ones its volume has: its VHD's virtual size,
+    /// or a raw volume's own, and the volume's physical size. Unreadable sizes are left as
+    /// recorded.
+    func adoptVolumeSizes(_ record: VDIRecord) {
         let volume = VolumeNaming.volume(for: record.uuid, type: record.volumeType)
-        let store = try container.open(volume, writable: false)
-        guard record.volumeType == .vhd else { return (store.size, store.size) }
-        return (try ImageSummary.read(store: store, name: volume).virtualSize, store.size)
+        guard let store = try? container.open(volume, writable: false) else { return }
+        let virtual = record.volumeType == .vhd ? (try? ImageSummary.read(store: store, name: volume))?.virtualSize : store.size
+        guard let virtual else { return }
+        applyRecovered { metadata in
+            metadata.vdis[record.uuid]?.virtualSize = virtual
+            metadata.vdis[record.uuid]?.physicalUtilisation = store.size
+        }
     }
 
     /// Reverts every resize journal no intent accounts for (one left by `vhd-util resize -j`
-    /// or by an older SM).
-    /// Returns what could not be reverted (the journal stays for the next load).
+    /// or by an older SM); returns what could not be reverted (that journal stays for the next
+    /// load).
     func recoverOrphanResizeJournals(_ volumes: [VolumeInfo]) -> [String] {
         var problems: [String] = []
         for journalVolume in volumes.map(\.name) where journalVolume.hasPrefix(".journal-") {
@@ -151,14 +153,7 @@ extension SREngine {
                 problems.append("resize journal \(journalVolume): \(error.faultString)")
                 continue
             }
-            if let uuid = VolumeNaming.vdi(of: volume)?.uuid, let record = metadata.vdis[uuid],
-                let sizes = try? volumeSizes(record)
-            {
-                applyRecovered { metadata in
-                    metadata.vdis[uuid]?.virtualSize = sizes.virtual
-                    metadata.vdis[uuid]?.physicalUtilisation = sizes.physical
-                }
-            }
+            if let uuid = VolumeNaming.vdi(of: volume)?.uuid, let record = metadata.vdis[uuid] { adoptVolumeSizes(record) }
         }
         return problems
     }

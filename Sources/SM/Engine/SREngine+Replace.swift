@@ -73,7 +73,7 @@ extension SREngine {
         } catch let error as SRError {
             throw error
         } catch let error as VolumeError {
-            try EngineFailure.volume(.vdiUnavailable) { () throws(VolumeError) in throw error }
+            throw EngineFailure.error(.vdiUnavailable, volume: error)
         } catch let error as VHDError {
             throw SRError(vhd: error, command: "vdi_update")
         } catch {

@@ -80,14 +80,13 @@ extension SREngine {
             }
             try fill(store)
             try faultPoint.check("create:written")
-            let written = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(staging, writable: false) }
             try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
                 try VHDError.wrap { () throws(BlockIOError) in try store.flush() }
-                if request.volumeType == .vhd { _ = try Image.open(store: written, name: volume) }
+                if request.volumeType == .vhd { _ = try Image.open(store: store, name: volume) }
             }
             var created = VDIRecord(
                 uuid: uuid, nameLabel: request.nameLabel, nameDescription: request.nameDescription, type: request.type,
-                volumeType: request.volumeType, virtualSize: size, physicalUtilisation: written.size,
+                volumeType: request.volumeType, virtualSize: size, physicalUtilisation: store.size,
                 readOnly: request.readOnly, isASnapshot: request.isASnapshot, snapshotOf: request.snapshotOf,
                 snapshotTime: request.snapshotTime, smConfig: request.smConfig)
             created.smConfig["vdi_type"] = request.volumeType == .vhd ? "vhd" : "aio"

@@ -121,7 +121,7 @@ public enum DurableFile {
     }
 
     /// The directory part of `path` (`.` for a bare name).
-    static func parent(of path: String) -> String {
+    public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }

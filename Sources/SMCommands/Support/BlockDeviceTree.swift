@@ -1,4 +1,5 @@
 import Glibc
+import SM
 
 /// What sysfs says of block devices by number: a disk's partitions, a loop device's file.
 enum BlockDeviceTree {
@@ -32,14 +33,7 @@ enum BlockDeviceTree {
 
     /// A sysfs attribute's text without its newline, nil when absent.
     static func read(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-        guard count >= 0 else { return nil }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self)
-        return text.hasSuffix("\n") ? String(text.dropLast()) : text
+        MountTable.readText(path).map { $0.hasSuffix("\n") ? String($0.dropLast()) : $0 }
     }
 
     /// A `major:minor` text as a device number.

@@ -14,7 +14,7 @@ enum OutputFile {
         -> FileBlockStore
     {
         let target = resolved(path)
-        let directory = parent(of: target)
+        let directory = DurableFile.parent(of: target)
         var status = stat()
         guard stat(directory, &status) == 0 else {
             throw CLIError("cannot write \(path): its directory \(directory) is not there (\(errorText(errno)))")
@@ -74,20 +74,10 @@ enum OutputFile {
     /// `path` with every symbolic link and `..` resolved: the file itself when it exists, else
     /// its resolved directory and its name.
     static func resolved(_ path: String) -> String {
-        if let real = realpath(path, nil) {
-            defer { free(real) }
-            return String(cString: real)
-        }
+        if let real = MountTable.canonicalPath(path) { return real }
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        let directory = parent(of: path)
-        guard let real = realpath(directory, nil) else { return path }
-        defer { free(real) }
-        return String(cString: real) + "/" + name
-    }
-
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        guard let directory = MountTable.canonicalPath(DurableFile.parent(of: path)) else { return path }
+        return directory + "/" + name
     }
 
     private static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
