@@ -25,6 +25,21 @@ import Testing
         }
     }
 
+    /// A checksummed record's payload: what follows its header line.
+    static func payload(of record: [UInt8]) -> [UInt8] {
+        Array(record.split(separator: UInt8(ascii: "\n"), maxSplits: 1)[1])
+    }
+
+    /// `payload` mutated one to three times and sealed again with a valid checksum, so what is
+    /// exercised is the decoding behind the checksum.
+    static func resealed(
+        _ payload: [UInt8], format: String, version: Int, using generator: inout SplitMix64
+    ) -> [UInt8] {
+        var mutated = payload
+        for _ in 0..<Int.random(in: 1...3, using: &generator) { mutate(&mutated, using: &generator) }
+        return ChecksummedRecord.encode(mutated, format: format, version: version)
+    }
+
     static func sample() throws -> SRMetadata {
         var metadata = SRMetadata(sr: SRRecord(uuid: Identifier.newUUID(), nameLabel: "fuzz", type: "ext"))
         let base = Identifier.newUUID()
@@ -39,16 +54,14 @@ import Testing
 
     @Test func threeThousandMutatedMetadataGenerationsNeverCrash() throws {
         let good = try Self.sample()
-        let payload = Array(try SRMetadataStore.encode(good).split(separator: UInt8(ascii: "\n"), maxSplits: 1)[1])
+        let payload = Self.payload(of: try SRMetadataStore.encode(good))
         var generator = SplitMix64(seed: 0x5EED_3E7A)
         var loadedMutated = 0
         for _ in 0..<3_000 {
-            var mutated = payload
-            for _ in 0..<Int.random(in: 1...3, using: &generator) { Self.mutate(&mutated, using: &generator) }
             let medium = MemoryMetadataMedium()
             try medium.write(try SRMetadataStore.encode(good), to: .previous)
-            let bytes = ChecksummedRecord.encode(
-                mutated, format: SRMetadataStore.recordFormat, version: SRMetadataStore.recordVersion)
+            let bytes = Self.resealed(
+                payload, format: SRMetadataStore.recordFormat, version: SRMetadataStore.recordVersion, using: &generator)
             try medium.write(bytes, to: .current)
             guard let loaded = try? SRMetadataStore(medium: medium).loadReportingFallback() else {
                 Issue.record("a damaged current generation must fall back to the intact previous one")
@@ -68,13 +81,11 @@ import Testing
             parameters: ["base": Identifier.newUUID(), "clone": "", "volume": "x.vhd"])
         try journal.begin(intent)
         let record = try #require(FileManager.default.contents(atPath: journal.path(for: "fuzz")))
-        let payload = Array(Array(record).split(separator: UInt8(ascii: "\n"), maxSplits: 1)[1])
+        let payload = Self.payload(of: Array(record))
         var generator = SplitMix64(seed: 0x5EED_1A7E)
         for _ in 0..<3_000 {
-            var mutated = payload
-            for _ in 0..<Int.random(in: 1...3, using: &generator) { Self.mutate(&mutated, using: &generator) }
-            let bytes = ChecksummedRecord.encode(
-                mutated, format: IntentJournal.recordFormat, version: IntentJournal.recordVersion)
+            let bytes = Self.resealed(
+                payload, format: IntentJournal.recordFormat, version: IntentJournal.recordVersion, using: &generator)
             try Data(bytes).write(to: URL(fileURLWithPath: journal.path(for: "fuzz")))
             let pending = try journal.pending()
             #expect(pending.intents.count + pending.problems.count == 1)
@@ -93,13 +104,11 @@ import Testing
         try sr.engine.journal.begin(intent)
         let path = sr.engine.journal.path(for: "fuzz")
         let record = try #require(FileManager.default.contents(atPath: path))
-        let payload = Array(Array(record).split(separator: UInt8(ascii: "\n"), maxSplits: 1)[1])
+        let payload = Self.payload(of: Array(record))
         var generator = SplitMix64(seed: 0x5EED_10AD)
         for _ in 0..<300 {
-            var mutated = payload
-            for _ in 0..<Int.random(in: 1...3, using: &generator) { Self.mutate(&mutated, using: &generator) }
-            let bytes = ChecksummedRecord.encode(
-                mutated, format: IntentJournal.recordFormat, version: IntentJournal.recordVersion)
+            let bytes = Self.resealed(
+                payload, format: IntentJournal.recordFormat, version: IntentJournal.recordVersion, using: &generator)
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let loaded = try sr.reload()
             #expect(try sr.read(vdi.uuid, 0..<512, engine: loaded) == [UInt8](repeating: 0, count: 512))
