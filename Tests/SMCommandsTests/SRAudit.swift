@@ -189,7 +189,7 @@ struct SRAudit {
         if name.hasPrefix(IntentJournal.filePrefix) { return "leftover: intent not finished by the load" }
         if name.hasPrefix(".journal-") { return "leftover: resize journal not finished by the load" }
         if name.hasSuffix(".new") { return "leftover: staging volume" }
-        guard let vdi = VolumeNaming.vdi(of: name) else { return "leftover: unknown file" }
+        guard let vdi = VDIVolumeNaming.files.vdi(of: name) else { return "leftover: unknown file" }
         let path = directory + "/" + name
         guard let identity = FileIdentity(path: path), identity.size > 0 else { return "leftover: empty volume" }
         if vdi.type == .vhd, summary(of: name) == nil || vhdCheck(path, identity: identity) != nil {
@@ -219,6 +219,6 @@ struct SRAudit {
     }
 
     static func uuid(ofVolume volume: String) -> String {
-        VolumeNaming.vdi(of: volume)?.uuid ?? volume
+        VDIVolumeNaming.files.vdi(of: volume)?.uuid ?? volume
     }
 }

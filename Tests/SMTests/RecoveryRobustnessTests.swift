@@ -13,15 +13,19 @@ import VHD
 struct ReadOnlyContainer: VolumeContainer {
     let files: FileVolumeContainer
     var name: String { files.name }
-    var volumesGrowOnWrite: Bool { true }
+    var provisioning: VolumeProvisioning { .growOnWrite }
     var supportsLinks: Bool { true }
+    var supportsTags: Bool { false }
+    var naming: VDIVolumeNaming { .files }
     var parentResolver: any ParentResolver { ContainerParentResolver(container: self) }
     func refuse(_ volume: String) -> VolumeError {
         .io(container: name, volume: volume, .system(call: "unlink", errno: EROFS, path: volume))
     }
     func list() throws(VolumeError) -> [VolumeInfo] { try files.list() }
     func exists(_ name: String) -> Bool { files.exists(name) }
-    func create(_ name: String, size: UInt64) throws(VolumeError) -> any BlockStore { throw refuse(name) }
+    func create(_ name: String, size: UInt64, tags: Set<String>) throws(VolumeError) -> any BlockStore {
+        throw refuse(name)
+    }
     func open(_ name: String, writable: Bool) throws(VolumeError) -> any BlockStore {
         if writable { throw refuse(name) }
         return try files.open(name, writable: false)
@@ -30,6 +34,7 @@ struct ReadOnlyContainer: VolumeContainer {
     func rename(_ from: String, to: String) throws(VolumeError) { throw refuse(from) }
     func link(_ existing: String, as new: String) throws(VolumeError) { throw refuse(new) }
     func isSameVolume(_ first: String, _ second: String) -> Bool { files.isSameVolume(first, second) }
+    func setTags(_ tags: Set<String>, of name: String) throws(VolumeError) { throw refuse(name) }
     func remove(_ name: String) throws(VolumeError) { throw refuse(name) }
     func sync() throws(VolumeError) {}
     func space() throws(VolumeError) -> (total: UInt64, free: UInt64) { try files.space() }

@@ -41,8 +41,8 @@ public struct BackendVDI: Sendable {
     }
 
     public var uuid: String { record.uuid }
-    /// The leaf's volume name (`<uuid>.vhd`).
-    public var volume: String { VolumeNaming.volume(for: record.uuid, type: record.volumeType) }
+    /// The leaf's volume name, as its container names it.
+    public var volume: String { container.naming.volume(for: record.uuid, type: record.volumeType) }
 }
 
 /// Where a VDI stands with a backend on this host.

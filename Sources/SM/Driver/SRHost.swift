@@ -139,7 +139,7 @@ public struct SRHost: Sendable {
         do { volumes = try container.list() } catch { throw SRError(.srUnavailable, opterr: error.description) }
         var busy: [String] = []
         for volume in volumes {
-            guard let vdi = VolumeNaming.vdi(of: volume.name) else { continue }
+            guard let vdi = container.naming.vdi(of: volume.name) else { continue }
             if try backend.state(srUUID: srUUID, vdiUUID: vdi.uuid).isInUse { busy.append(vdi.uuid) }
         }
         return busy.sorted()

@@ -39,7 +39,7 @@ enum EngineOperation: Equatable {
 
     /// The operation `intent` records; nil for a kind this version does not know or
     /// parameters it cannot use.
-    init?(_ intent: Intent) {
+    init?(_ intent: Intent, naming: VDIVolumeNaming) {
         let parameters = intent.parameters
         switch intent.kind {
         case "snapshot":
@@ -56,7 +56,7 @@ enum EngineOperation: Equatable {
         case "replace":
             self = .replace
         case "create":
-            guard let volume = parameters["volume"], VolumeNaming.vdi(of: volume)?.uuid == intent.vdiUUID else { return nil }
+            guard let volume = parameters["volume"], naming.vdi(of: volume)?.uuid == intent.vdiUUID else { return nil }
             self = .create(volume: volume)
         case "resize":
             guard let size = parameters["size"].flatMap(UInt64.init) else { return nil }

@@ -12,11 +12,14 @@ extension SREngine {
         _ request: NewVDI, from source: any ConversionSource, progress: ((Double) -> Void)? = nil
     ) throws(SRError) -> VDIRecord {
         let (uuid, size) = try admit(request, size: max(request.size, source.virtualSize))
-        return try createVolume(uuid: uuid, request: request, size: size, failure: .vdiCreate) { store throws(SRError) in
+        let capacity = leafCapacity(for: size)
+        let volumeSize = initialVolumeSize(request.volumeType, options: .init(virtualSize: size, preallocatedSize: capacity))
+        return try createVolume(uuid: uuid, request: request, size: size, volumeSize: volumeSize, failure: .vdiCreate) {
+            store throws(SRError) in
             try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
                 try Convert.convert(
                     PaddedSource(source: source, size: size), to: request.volumeType == .vhd ? .vhdDynamic : .raw,
-                    store: store, preallocatedSize: request.volumeType == .vhd ? Self.leafCapacity(for: size) : nil,
+                    store: store, preallocatedSize: request.volumeType == .vhd ? capacity : nil,
                     progress: progress)
             }
         }

@@ -26,7 +26,7 @@ extension SREngine {
                 continue
             }
             do throws(SRError) {
-                switch EngineOperation(intent) {
+                switch EngineOperation(intent, naming: container.naming) {
                 case .snapshot(let base, let clone, _, _, _): try recoverSnapshot(intent, base: base, clone: clone)
                 case .revert, .replace: try recoverLeafSwitch(intent)
                 case .create(let volume): try recoverCreate(intent, volume: volume)
@@ -76,9 +76,11 @@ extension SREngine {
     }
 
     func recoverSnapshot(_ intent: Intent, base: String, clone: String?) throws(SRError) {
-        let volumes = SnapshotVolumes(uuid: intent.vdiUUID, base: base, clone: clone ?? "")
+        let volumes = SnapshotVolumes(uuid: intent.vdiUUID, base: base, clone: clone ?? "", naming: container.naming)
         if isCommitted(intent) {
-            try finishSnapshot(volumes, baseUsed: metadata.vdis[base] != nil)
+            if let baseSize = try finishSnapshot(volumes, baseUsed: metadata.vdis[base] != nil) {
+                applyRecovered { $0.vdis[base]?.physicalUtilisation = baseSize }
+            }
         } else {
             try undoSnapshot(volumes)
         }
@@ -88,7 +90,7 @@ extension SREngine {
     /// A revert or a content replacement: both switch the VDI's leaf, keeping the old one as
     /// `<leaf>.old` until the commit.
     func recoverLeafSwitch(_ intent: Intent) throws(SRError) {
-        let leaf = VolumeNaming.volume(for: intent.vdiUUID, type: metadata.vdis[intent.vdiUUID]?.volumeType ?? .vhd)
+        let leaf = container.naming.volume(for: intent.vdiUUID, type: metadata.vdis[intent.vdiUUID]?.volumeType ?? .vhd)
         if isCommitted(intent) { try finishRevert(leaf) } else { try undoRevert(leaf) }
         completeIntent(intent)
     }
@@ -109,7 +111,7 @@ extension SREngine {
     /// record takes the size the volume has now (either side of an interrupted fast resize).
     func recoverResize(_ intent: Intent) throws(SRError) {
         guard let record = metadata.vdis[intent.vdiUUID] else { return }
-        let volume = VolumeNaming.volume(for: record.uuid, type: record.volumeType)
+        let volume = container.naming.volume(for: record.uuid, type: record.volumeType)
         if isCommitted(intent) { return try removeResizeJournal(volume) }
         try revertResizeJournal(volume)
         if record.volumeType == .vhd { try settleFooters(volume) }
@@ -132,7 +134,7 @@ extension SREngine {
     /// or a raw volume's own, and the volume's physical size. Unreadable sizes are left as
     /// recorded.
     func adoptVolumeSizes(_ record: VDIRecord) {
-        let volume = VolumeNaming.volume(for: record.uuid, type: record.volumeType)
+        let volume = container.naming.volume(for: record.uuid, type: record.volumeType)
         guard let store = try? container.open(volume, writable: false) else { return }
         let virtual = record.volumeType == .vhd ? (try? ImageSummary.read(store: store, name: volume))?.virtualSize : store.size
         guard let virtual else { return }
@@ -153,7 +155,7 @@ extension SREngine {
                 problems.append("resize journal \(journalVolume): \(error.faultString)")
                 continue
             }
-            if let uuid = VolumeNaming.vdi(of: volume)?.uuid, let record = metadata.vdis[uuid] { adoptVolumeSizes(record) }
+            if let uuid = container.naming.vdi(of: volume)?.uuid, let record = metadata.vdis[uuid] { adoptVolumeSizes(record) }
         }
         return problems
     }
@@ -164,12 +166,12 @@ extension SREngine {
         var markers: [String] = []
         for entry in volumes {
             guard let volume = VolumeNaming.volume(ofDestroying: entry.name) else { continue }
-            if entry.size > 0 {
+            if entry.size > 0, container.volumesGrowOnWrite {
                 try? EngineFailure.volume(.srUnavailable) { () throws(VolumeError) in
                     try container.resize(entry.name, to: 0)
                 }
             }
-            if let uuid = VolumeNaming.vdi(of: volume)?.uuid { applyRecovered { $0.vdis[uuid] = nil } }
+            if let uuid = container.naming.vdi(of: volume)?.uuid { applyRecovered { $0.vdis[uuid] = nil } }
             markers.append(entry.name)
         }
         return markers

@@ -13,24 +13,21 @@ extension SREngine {
     /// Replaces VDI `uuid`'s content with what `fill` writes into a staged copy, all or
     /// nothing: `fill` writes a new leaf (over the VDI's parent, so only what differs from it
     /// is stored) or a new raw volume under the staging name, and the VDI switches to it the
-    /// way a revert does (the old leaf kept as `<leaf>.old` until the metadata save commits
-    /// the switch). A replacement that fails or is killed leaves the VDI's old content whole.
+    /// way a revert does (`switchLeaf`: the old leaf kept as `<leaf>.old` until the metadata
+    /// save commits the switch). A replacement that fails or is killed leaves the VDI's old content whole.
     public func replaceContent(_ uuid: String, fill: (StagedContent) throws -> Void) throws(SRError) -> VDIRecord {
         try requireRecovered(.vdiUnavailable)
         let record = try vdi(uuid)
         guard !record.hidden, !metadata.vdis.values.contains(where: { $0.parent == uuid }) else {
             throw EngineFailure.error(.vdiInUse, "VDI \(uuid) is a base copy other VDIs read through")
         }
-        let leaf = VolumeNaming.volume(for: uuid, type: record.volumeType)
+        let leaf = container.naming.volume(for: uuid, type: record.volumeType)
         let intent = try beginIntent(.replace, vdi: uuid, failure: .vdiUnavailable)
         do throws(SRError) {
             try stage(record, leaf: leaf, fill: fill)
             try faultPoint.check("replace:written")
             try EngineFailure.volume(.vdiUnavailable) { () throws(VolumeError) in
-                try container.remove(VolumeNaming.previous(leaf))
-                try container.link(leaf, as: VolumeNaming.previous(leaf))
-                try container.rename(VolumeNaming.staging(leaf), to: leaf)
-                try container.sync()
+                try switchLeaf(leaf, from: VolumeNaming.staging(leaf), saving: VolumeNaming.previous(leaf))
             }
             try faultPoint.check("replace:renamed")
             let physical = volumeSize(leaf)
@@ -55,13 +52,13 @@ extension SREngine {
                 try store.flush()
             case .vhd:
                 if record.parent.isEmpty {
-                    let store = try container.create(staging, size: 0)
-                    try Create.write(
-                        on: store,
-                        options: .init(virtualSize: record.virtualSize, preallocatedSize: Self.leafCapacity(for: record.virtualSize)))
+                    let options = Create.Options(
+                        virtualSize: record.virtualSize, preallocatedSize: leafCapacity(for: record.virtualSize))
+                    let store = try container.create(staging, size: initialVolumeSize(.vhd, options: options))
+                    try Create.write(on: store, options: options)
                 } else {
                     try createChild(
-                        staging, of: VolumeNaming.volume(for: record.parent, type: .vhd), size: record.virtualSize,
+                        staging, of: container.naming.volume(for: record.parent, type: .vhd), size: record.virtualSize,
                         failure: .vdiUnavailable)
                 }
                 let store = try container.open(staging, writable: true)

@@ -19,7 +19,7 @@ extension SREngine {
             throw EngineFailure.error(.vdiSize, "shrinking \(uuid) from \(record.virtualSize) to \(newSize) is not supported")
         }
         if record.volumeType == .raw, online { throw EngineFailure.error(.vdiResize, "raw VDIs cannot grow online") }
-        let volume = VolumeNaming.volume(for: uuid, type: record.volumeType)
+        let volume = container.naming.volume(for: uuid, type: record.volumeType)
         let intent = try beginIntent(.resize(size: newSize), vdi: uuid, failure: .vdiResize)
         var undo: (() throws(SRError) -> Void)?
         do throws(SRError) {
@@ -55,6 +55,9 @@ extension SREngine {
             return
         }
         let command = online ? "vdi_resize_online" : "vdi_resize"
+        // A fixed-size volume grows first (LVHD inflates before `vhd-util resize`); it stays
+        // grown if the resize is undone, which costs space but never data.
+        try inflate(volume, forVirtualSize: newSize, failure: .vdiResize)
         let store = try openVolume(record, writable: true)
         let image = try EngineFailure.vhd(command) { () throws(VHDError) in
             try Image.open(store: store, name: volume, options: .readWrite)
@@ -80,9 +83,11 @@ extension SREngine {
     /// the resize is committed so that a failure or the next load can revert it.
     func journaledResize(volume: String, store: any BlockStore, newSize: UInt64) throws(SRError) {
         let journalVolume = Self.resizeJournal(of: volume)
+        // A fixed-size journal must hold whatever the resize moves: at most all the VHD uses.
+        let journalSize = container.volumesGrowOnWrite ? 0 : store.size + (1 << 20)
         let journalStore = try EngineFailure.volume(.vdiResize) { () throws(VolumeError) in
             try container.remove(journalVolume)
-            return try container.create(journalVolume, size: 0)
+            return try container.create(journalVolume, size: journalSize, tags: container.supportsTags ? ["jvhd"] : [])
         }
         let faults = faultPoint
         try EngineFailure.vhd("vdi_resize") { () throws(VHDError) in

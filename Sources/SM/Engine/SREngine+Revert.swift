@@ -9,7 +9,7 @@ extension SREngine {
     /// (single), so that its content is a read-only base both can share.
     ///
     /// Crash-safe like a snapshot, with the metadata save as the commit point: the old leaf
-    /// keeps a second name (`<leaf>.old`) until then, so a revert that fails or is interrupted
+    /// is kept as `<leaf>.old` (a second name, or renamed where there are no links) until then, so a revert that fails or is interrupted
     /// before it gives the VDI its own content back.
     public func revert(_ uuid: String, to snapshotUUID: String, now: String) throws(SRError) {
         try requireRecovered(.smGeneral)
@@ -30,7 +30,7 @@ extension SREngine {
         let target = try revertTarget(snapshot, now: now)
         let intent = try beginIntent(
             .revert(snapshot: snapshotUUID, target: target.uuid), vdi: uuid, failure: .smGeneral)
-        let leaf = VolumeNaming.volume(for: uuid, type: .vhd)
+        let leaf = container.naming.volume(for: uuid, type: .vhd)
         do throws(SRError) {
             try performRevert(uuid, leaf: leaf, target: target, size: snapshot.virtualSize, intent: intent)
         } catch {
@@ -48,10 +48,7 @@ extension SREngine {
         try createChild(staging, of: target.volume, size: size, failure: .smGeneral)
         try faultPoint.check("revert:created")
         try EngineFailure.volume(.smGeneral) { () throws(VolumeError) in
-            try container.remove(VolumeNaming.previous(leaf))
-            try container.link(leaf, as: VolumeNaming.previous(leaf))
-            try container.rename(staging, to: leaf)
-            try container.sync()
+            try switchLeaf(leaf, from: staging, saving: VolumeNaming.previous(leaf))
         }
         try faultPoint.check("revert:renamed")
         let leafSize = volumeSize(leaf)
@@ -77,11 +74,7 @@ extension SREngine {
     func undoRevert(_ leaf: String) throws(SRError) {
         try EngineFailure.volume(.smGeneral) { () throws(VolumeError) in
             try container.remove(VolumeNaming.staging(leaf))
-            let previous = VolumeNaming.previous(leaf)
-            if container.exists(previous) {
-                try container.rename(previous, to: leaf)
-                try container.remove(previous)
-            }
+            try restore(VolumeNaming.previous(leaf), as: leaf)
             try container.sync()
         }
     }
@@ -102,17 +95,17 @@ extension SREngine {
     /// The read-only volume that holds `snapshot`'s content: its parent when the snapshot leaf
     /// holds nothing itself, else the base copy of a single snapshot taken of it now.
     func revertTarget(_ snapshot: VDIRecord, now: String) throws(SRError) -> (volume: String, uuid: String) {
-        let volume = VolumeNaming.volume(for: snapshot.uuid, type: .vhd)
+        let volume = container.naming.volume(for: snapshot.uuid, type: .vhd)
         let store = try openVolume(snapshot, writable: false)
         let empty = try EngineFailure.vhd("vdi_revert") { () throws(VHDError) -> Bool in
             let image = try Image.open(store: store, name: volume)
             return image.isDifferencing && image.bat.allocatedCount == 0
         }
         if empty, !snapshot.parent.isEmpty {
-            return (VolumeNaming.volume(for: snapshot.parent, type: .vhd), snapshot.parent)
+            return (container.naming.volume(for: snapshot.parent, type: .vhd), snapshot.parent)
         }
         _ = try self.snapshot(snapshot.uuid, type: .single, now: now)
         let parent = try vdi(snapshot.uuid).parent
-        return (VolumeNaming.volume(for: parent, type: .vhd), parent)
+        return (container.naming.volume(for: parent, type: .vhd), parent)
     }
 }

@@ -23,7 +23,7 @@ extension SREngine {
         let recorded = metadata.vdis
         var found: [String: (type: VDIRecord.VolumeType, size: UInt64, summary: ImageSummary?)] = [:]
         for volume in volumes {
-            guard let vdi = VolumeNaming.vdi(of: volume.name) else { continue }
+            guard let vdi = container.naming.vdi(of: volume.name) else { continue }
             var summary: ImageSummary?
             if vdi.type == .vhd {
                 guard let store = try? container.open(volume.name, writable: false),
@@ -40,7 +40,7 @@ extension SREngine {
         }
         let parents: [String: String] = found.compactMapValues { entry in
             entry.summary?.parentReference.flatMap { reference in
-                VolumeNaming.vdi(of: VolumeNaming.volume(ofLocator: reference))?.uuid
+                container.naming.vdi(of: VolumeNaming.volume(ofLocator: reference))?.uuid
             }
         }
         let hasChildren = Set(parents.values)

@@ -36,10 +36,10 @@ extension SREngine {
         let base: String
         let clone: String?
 
-        init(uuid: String, base: String, clone: String) {
-            leaf = VolumeNaming.volume(for: uuid, type: .vhd)
-            self.base = VolumeNaming.volume(for: base, type: .vhd)
-            self.clone = clone.isEmpty ? nil : VolumeNaming.volume(for: clone, type: .vhd)
+        init(uuid: String, base: String, clone: String, naming: VDIVolumeNaming) {
+            leaf = naming.volume(for: uuid, type: .vhd)
+            self.base = naming.volume(for: base, type: .vhd)
+            self.clone = clone.isEmpty ? nil : naming.volume(for: clone, type: .vhd)
         }
     }
 
@@ -48,11 +48,13 @@ extension SREngine {
     /// double snapshot a second new VDI) become empty children of it. An empty base copy with a
     /// parent is skipped and dropped.
     ///
-    /// Crash-safe, with the metadata save as the commit point: the base copy is a hard link of
-    /// the leaf, the new leaves are written under staging names and the VDI's switches to its
-    /// new leaf by one rename, all undone (the base copy renamed back) when anything fails
-    /// before the save; after it, only space-freeing steps remain, which recovery redoes. So a
-    /// snapshot that reported failure never appears later, and none needs space to recover.
+    /// Crash-safe, with the metadata save as the commit point: the leaf's volume takes the base
+    /// copy's name (a hard link where the container has links, so the VDI's name never goes
+    /// away; else a rename, as LVHD does), the new leaves are written under staging names and
+    /// the VDI's takes its name by one rename, all undone (the base copy renamed back) when
+    /// anything fails before the save; after it, only space-freeing steps remain (hiding and
+    /// deflating the base copy), which recovery redoes. So a snapshot that reported failure
+    /// never appears later, and none needs space to recover.
     public func snapshot(
         _ uuid: String, type: SnapshotType = .double, isClone: Bool = false, now: String, names: CopyNames = .init()
     ) throws(SRError) -> SnapshotResult {
@@ -69,11 +71,11 @@ extension SREngine {
         }
         let base = Identifier.newUUID()
         let clone = type == .double ? Identifier.newUUID() : ""
-        let volumes = SnapshotVolumes(uuid: uuid, base: base, clone: clone)
+        let volumes = SnapshotVolumes(uuid: uuid, base: base, clone: clone, naming: container.naming)
         let intent = try beginIntent(
             .snapshot(base: base, clone: clone.isEmpty ? nil : clone, type: type, isClone: isClone, now: now), vdi: uuid,
             failure: failure)
-        let result: SnapshotResult
+        var result: SnapshotResult
         do throws(SRError) {
             result = try performSnapshot(
                 record, volumes: volumes, base: base, clone: clone, isClone: isClone, now: now, names: names,
@@ -85,7 +87,16 @@ extension SREngine {
         }
         // Past the commit point the snapshot exists whatever happens next: what is left only
         // frees space or sets a flag, and the next load redoes it if it fails here.
-        if (try? finishSnapshot(volumes, baseUsed: result.baseCopy != nil)) != nil { completeIntent(intent) }
+        do throws(SRError) {
+            let baseSize = try finishSnapshot(volumes, baseUsed: result.baseCopy != nil)
+            completeIntent(intent)
+            if let baseSize, let base = result.baseCopy, baseSize != base.physicalUtilisation {
+                // A deflated base copy's record takes its new size; a failed save leaves the
+                // old one for the next scan to correct.
+                try? commit { $0.vdis[base.uuid]?.physicalUtilisation = baseSize }
+                result.baseCopy?.physicalUtilisation = baseSize
+            }
+        } catch {}
         return result
     }
 
@@ -100,7 +111,11 @@ extension SREngine {
             try ImageSummary.read(store: leafStore, name: volumes.leaf).virtualSize
         }
         try EngineFailure.volume(failure) { () throws(VolumeError) in
-            try container.link(volumes.leaf, as: volumes.base)
+            if container.supportsLinks {
+                try container.link(volumes.leaf, as: volumes.base)
+            } else {
+                try container.rename(volumes.leaf, to: volumes.base)
+            }
             try container.sync()
         }
         try faultPoint.check("snapshot:linked")
@@ -117,7 +132,7 @@ extension SREngine {
             try container.sync()
         }
         try faultPoint.check("snapshot:renamed")
-        let parentUUID = VolumeNaming.vdi(of: parentVolume)?.uuid ?? ""
+        let parentUUID = container.naming.vdi(of: parentVolume)?.uuid ?? ""
         var result = SnapshotResult()
         if baseUsed {
             var baseRecord = VDIRecord(
@@ -154,9 +169,12 @@ extension SREngine {
         return result
     }
 
-    /// After the commit point: the base copy is hidden, or dropped when it was empty.
-    /// Idempotent, and needs no free space.
-    func finishSnapshot(_ volumes: SnapshotVolumes, baseUsed: Bool) throws(SRError) {
+    /// After the commit point: the base copy is hidden and deflated to what it uses, or
+    /// dropped when it was empty. Idempotent, and needs no free space. Returns the base copy's
+    /// volume size after, when it is kept.
+    @discardableResult
+    func finishSnapshot(_ volumes: SnapshotVolumes, baseUsed: Bool) throws(SRError) -> UInt64? {
+        var baseSize: UInt64?
         if baseUsed, container.exists(volumes.base) {
             let store = try EngineFailure.volume(.vdiSnapshot) { () throws(VolumeError) in
                 try container.open(volumes.base, writable: true)
@@ -164,6 +182,7 @@ extension SREngine {
             try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) in
                 try HiddenFlag.set(true, store: store, name: volumes.base)
             }
+            baseSize = try deflate(volumes.base, failure: .vdiSnapshot)
         }
         try EngineFailure.volume(.vdiSnapshot) { () throws(VolumeError) in
             if !baseUsed { try container.remove(volumes.base) }
@@ -172,10 +191,12 @@ extension SREngine {
             try container.sync()
         }
         try faultPoint.check("snapshot:hidden")
+        return baseSize
     }
 
-    /// Before the commit point: the VDI gets its old leaf back (the base copy is a hard link of
-    /// it) and every new volume goes. Renames and removals only, so it works on a full SR.
+    /// Before the commit point: the VDI gets its old leaf back (the base copy is it, under a
+    /// second name or renamed) and every new volume goes. Renames and removals only, so it
+    /// works on a full SR.
     func undoSnapshot(_ volumes: SnapshotVolumes) throws(SRError) {
         try EngineFailure.volume(.vdiSnapshot) { () throws(VolumeError) in
             try container.remove(VolumeNaming.staging(volumes.leaf))
@@ -183,25 +204,47 @@ extension SREngine {
                 try container.remove(VolumeNaming.staging(clone))
                 try container.remove(clone)
             }
-            if container.exists(volumes.base) {
-                // Before the leaf's rename both names are the one file, and rename(2) then
-                // leaves both: the base copy's name is removed after.
-                try container.rename(volumes.base, to: volumes.leaf)
-                try container.remove(volumes.base)
-            }
+            try restore(volumes.base, as: volumes.leaf)
             try container.sync()
         }
+    }
+
+    /// Gives `volume` back the content kept under `saved` (the old leaf a snapshot, revert or
+    /// replacement set aside), dropping what took `volume`'s name since. Before that new leaf
+    /// took the name, `volume` is `saved` itself (a hard link) or absent (renamed away); after,
+    /// it is a different volume. Repeating it after a crash part-way finishes it.
+    func restore(_ saved: String, as volume: String) throws(VolumeError) {
+        guard container.exists(saved) else { return }
+        if container.exists(volume) {
+            if container.isSameVolume(volume, saved) { return try container.remove(saved) }
+            try container.remove(volume)
+        }
+        try container.rename(saved, to: volume)
+    }
+
+    /// Moves `leaf`'s content to the name `saved` and gives `leaf` the staged volume's content:
+    /// by a hard link and one replacing rename where the container has links (the VDI's name
+    /// always names a whole leaf), else by two renames. Undone by `restore(saved, as: leaf)`.
+    func switchLeaf(_ leaf: String, from staging: String, saving saved: String) throws(VolumeError) {
+        try container.remove(saved)
+        if container.supportsLinks {
+            try container.link(leaf, as: saved)
+        } else {
+            try container.rename(leaf, to: saved)
+        }
+        try container.rename(staging, to: leaf)
+        try container.sync()
     }
 
     /// The volume new children link to: the base copy, or (blktap's rule) its parent when the
     /// base copy is an empty differencing disk.
     func linkTarget(forBase baseVolume: String, failure: SRErrorCode) throws(SRError) -> String {
         let store = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(baseVolume, writable: false) }
-        return try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) -> String in
-            let summary = try ImageSummary.read(store: store, name: baseVolume)
-            guard summary.isEmpty, let reference = summary.parentReference else { return baseVolume }
-            return VolumeNaming.volume(ofLocator: reference)
+        let reference = try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) -> String? in
+            try ImageSummary.read(store: store, name: baseVolume).parentReference
         }
+        guard let reference, try holdsNoBlock(baseVolume, failure: failure) else { return baseVolume }
+        return VolumeNaming.volume(ofLocator: reference)
     }
 
     /// Creates `volume` as an empty differencing VHD whose parent is the volume `parent`, with
@@ -214,8 +257,8 @@ extension SREngine {
             try ImageSummary.read(store: parentStore, name: parent).uuid
         }
         let spec = ParentSpec(uuid: parentUUID, timestamp: .now(), name: parent, relativePath: container.locatorPath(for: parent))
-        let options = Create.Options(virtualSize: size, preallocatedSize: Self.leafCapacity(for: size), parent: spec)
-        if spares.take(capacity: Self.leafCapacity(for: size), as: volume) {
+        let options = Create.Options(virtualSize: size, preallocatedSize: leafCapacity(for: size), parent: spec)
+        if container.volumesGrowOnWrite, spares.take(capacity: leafCapacity(for: size), as: volume) {
             do {
                 let store = try container.open(volume, writable: true)
                 try Create.reuse(emptyImageOn: store, options: options)
@@ -225,7 +268,9 @@ extension SREngine {
                 try? container.remove(volume)
             }
         }
-        let store = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.create(volume, size: 0) }
+        let store = try EngineFailure.volume(failure) { () throws(VolumeError) in
+            try container.create(volume, size: initialVolumeSize(.vhd, options: options))
+        }
         do throws(VHDError) { try Create.write(on: store, options: options) } catch {
             try? container.remove(volume)
             throw SRError(vhd: error, command: "vdi_snapshot")

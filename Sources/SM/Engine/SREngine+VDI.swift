@@ -40,12 +40,16 @@ extension SREngine {
     /// Creates a VDI: an empty dynamic VHD (its BAT sized for online growth) or a sparse raw volume.
     public func createVDI(_ request: NewVDI) throws(SRError) -> VDIRecord {
         let (uuid, size) = try admit(request, size: request.size)
-        return try createVolume(uuid: uuid, request: request, size: size, failure: .vdiCreate) { store throws(SRError) in
+        let options = Create.Options(virtualSize: size, preallocatedSize: leafCapacity(for: size))
+        return try createVolume(
+            uuid: uuid, request: request, size: size, volumeSize: initialVolumeSize(request.volumeType, options: options),
+            failure: .vdiCreate
+        ) { store throws(SRError) in
             try EngineFailure.vhd("vdi_create") { () throws(VHDError) in
                 if request.volumeType == .raw {
-                    try VHDError.wrap { () throws(BlockIOError) in try store.resize(to: size) }
+                    if store.canGrow { try VHDError.wrap { () throws(BlockIOError) in try store.resize(to: size) } }
                 } else {
-                    try Create.write(on: store, options: .init(virtualSize: size, preallocatedSize: Self.leafCapacity(for: size)))
+                    try Create.write(on: store, options: options)
                 }
             }
         }
@@ -60,23 +64,25 @@ extension SREngine {
         return (uuid, try Self.roundedVDISize(size))
     }
 
-    /// Makes a new VDI's volume under its staging name with `fill`, checks it (a VHD must pass
+    /// Makes a new VDI's volume under its staging name (of `volumeSize` bytes: see
+    /// `initialVolumeSize`) with `fill`, checks it (a VHD must pass
     /// the strict open every writer uses), flushes it, and commits its record: the commit
     /// point, after which the staging volume takes the VDI's name. Before it, the staging
     /// volume is removed (now, or by the next load), so a half-written volume never becomes a
     /// VDI and never takes a VDI's name.
     func createVolume(
-        uuid: String, request: NewVDI, size: UInt64, failure: SRErrorCode, fill: (any BlockStore) throws(SRError) -> Void
+        uuid: String, request: NewVDI, size: UInt64, volumeSize: UInt64, failure: SRErrorCode,
+        fill: (any BlockStore) throws(SRError) -> Void
     ) throws(SRError) -> VDIRecord {
         try requireRecovered(failure)
-        let volume = VolumeNaming.volume(for: uuid, type: request.volumeType)
+        let volume = container.naming.volume(for: uuid, type: request.volumeType)
         let staging = VolumeNaming.staging(volume)
         let intent = try beginIntent(.create(volume: volume), vdi: uuid, failure: failure)
         let record: VDIRecord
         do throws(SRError) {
             let store = try EngineFailure.volume(failure) { () throws(VolumeError) in
                 try container.remove(staging)
-                return try container.create(staging, size: 0)
+                return try container.create(staging, size: volumeSize)
             }
             try fill(store)
             try faultPoint.check("create:written")
@@ -127,7 +133,7 @@ extension SREngine {
         if metadata.vdis.values.contains(where: { $0.parent == uuid }) {
             throw EngineFailure.error(.vdiInUse, "VDI \(uuid) is the parent of other VDIs")
         }
-        let volume = VolumeNaming.volume(for: uuid, type: record.volumeType)
+        let volume = container.naming.volume(for: uuid, type: record.volumeType)
         let marker = VolumeNaming.destroying(volume)
         try EngineFailure.volume(.vdiDelete) { () throws(VolumeError) in
             if container.exists(volume) { try container.rename(volume, to: marker) }
@@ -140,8 +146,12 @@ extension SREngine {
     /// After a destroy's commit point: frees the volume's space, drops the record (saved when
     /// it can be) and removes the marker once the save is durable.
     func finishDelete(_ uuid: String, marker: String) throws(SRError) {
-        try? EngineFailure.volume(.vdiDelete) { () throws(VolumeError) in
-            if container.exists(marker) { try container.resize(marker, to: 0) }
+        // Emptied, a file frees its space before the save that may need it; an LV frees its
+        // extents only when removed, and the metadata volume needs none.
+        if container.volumesGrowOnWrite {
+            try? EngineFailure.volume(.vdiDelete) { () throws(VolumeError) in
+                if container.exists(marker) { try container.resize(marker, to: 0) }
+            }
         }
         try faultPoint.check("destroy:emptied")
         do throws(SRError) {
@@ -193,24 +203,32 @@ extension SREngine {
     public func resetOnBoot(_ uuid: String) throws(SRError) {
         let record = try vdi(uuid)
         guard record.onBoot == .reset, record.volumeType == .vhd else { return }
-        guard let path = container.hostPath(of: VolumeNaming.volume(for: uuid, type: .vhd)) else {
-            throw EngineFailure.error(.unimplemented, "reset on boot needs a file volume")
+        let store = try openVolume(record, writable: true)
+        try EngineFailure.vhd("vdi_epoch_begin") { () throws(VHDError) in
+            try Modify.killData(of: Image.open(store: store, name: record.location, options: .readWrite))
         }
-        try EngineFailure.vhd("vdi_epoch_begin") { () throws(VHDError) in try Modify.killData(path: path) }
     }
 
     /// Makes `parentUUID` the VHD parent of `childUUID` and hides it (SMAPI `vdi_compose`).
     public func compose(parent parentUUID: String, child childUUID: String) throws(SRError) {
         let parent = try vdi(parentUUID)
         let child = try vdi(childUUID)
-        guard parent.volumeType == .vhd, child.volumeType == .vhd,
-            let childPath = container.hostPath(of: VolumeNaming.volume(for: childUUID, type: .vhd)),
-            let parentPath = container.hostPath(of: VolumeNaming.volume(for: parentUUID, type: .vhd))
-        else { throw EngineFailure.error(.vdiType, "compose needs two VHD VDIs on file volumes") }
+        guard parent.volumeType == .vhd, child.volumeType == .vhd else {
+            throw EngineFailure.error(.vdiType, "compose needs two VHD VDIs")
+        }
+        guard parentUUID != childUUID, !isAncestor(childUUID, of: parentUUID) else {
+            throw EngineFailure.error(.invalidArg, "VDI \(parentUUID) reads through \(childUUID): composing them makes a loop")
+        }
+        let parentVolume = container.naming.volume(for: parentUUID, type: .vhd)
         let parentStore = try openVolume(parent, writable: true)
+        let childStore = try openVolume(child, writable: true)
         try EngineFailure.vhd("vdi_compose") { () throws(VHDError) in
-            try Modify.setParent(path: childPath, newParent: parentPath)
-            try Image.open(store: parentStore, name: parent.location, options: .readWrite).setHidden(true)
+            let parentImage = try Image.open(store: parentStore, name: parentVolume, options: .readWrite)
+            let spec = ParentSpec(
+                uuid: parentImage.uuid, timestamp: .now(), name: parentVolume,
+                relativePath: container.locatorPath(for: parentVolume))
+            try Modify.setParent(of: Image.open(store: childStore, name: child.location, options: .readWrite), to: spec)
+            try parentImage.setHidden(true)
         }
         try commit { metadata in
             metadata.vdis[childUUID]?.parent = parentUUID
@@ -223,7 +241,7 @@ extension SREngine {
 
     func openVolume(_ record: VDIRecord, writable: Bool) throws(SRError) -> any BlockStore {
         try EngineFailure.volume(.vdiUnavailable) { () throws(VolumeError) in
-            try container.open(VolumeNaming.volume(for: record.uuid, type: record.volumeType), writable: writable)
+            try container.open(container.naming.volume(for: record.uuid, type: record.volumeType), writable: writable)
         }
     }
 

@@ -40,7 +40,7 @@ enum ImageTransfer {
     /// The VDI's content as a conversion source.
     static func source(vdi record: VDIRecord, engine: SREngine) throws -> any ConversionSource {
         if record.volumeType == .vhd { return try engine.openChain(record.uuid, writable: false) }
-        let volume = VolumeNaming.volume(for: record.uuid, type: .raw)
+        let volume = engine.container.naming.volume(for: record.uuid, type: .raw)
         return RawSource(store: try engine.container.open(volume, writable: false))
     }
 

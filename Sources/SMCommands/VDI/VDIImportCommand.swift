@@ -34,7 +34,7 @@ struct VDIImportCommand: ParsableCommand {
                 if try host.backendState(engine, uuid).isInUse {
                     throw SRError(.vdiInUse, opterr: "VDI \(uuid) is attached on this host")
                 }
-                let leaf = try engine.container.open(VolumeNaming.volume(for: uuid, type: record.volumeType), writable: false)
+                let leaf = try engine.container.open(engine.container.naming.volume(for: uuid, type: record.volumeType), writable: false)
                 if let written = leaf.identity, ImageTransfer.isFile(path, device: written.device, inode: written.inode) {
                     throw CLIError("refusing to import \(path) into VDI \(uuid): it is that VDI's own volume")
                 }

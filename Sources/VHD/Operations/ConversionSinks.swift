@@ -33,8 +33,9 @@ struct RawSink: ConversionSink {
 
     func finish() throws(VHDError) {
         try VHDError.wrap { () throws(BlockIOError) in
-            if store.size != size { try store.resize(to: size) }
-            if let footer { try store.write(footer.encoded(), at: size) }
+            // A fixed-size store (an LV) keeps its size, rounded up past the data.
+            if store.canGrow, store.size != size { try store.resize(to: size) }
+            if let footer { try store.write(footer.encoded(), at: store.canGrow ? size : store.size - UInt64(Footer.size)) }
         }
     }
 }
@@ -102,6 +103,8 @@ final class DynamicVHDSink: ConversionSink {
             try store.write(bat.encoded(), at: layout.batOffset)
             try store.write(batmap, at: layout.batmapMapOffset)
             try store.write(batmapHeader.encoded(), at: layout.batmapHeaderOffset)
+            // On a fixed-size store (an LV) the footer is its last sector, as blktap keeps it.
+            guard store.canGrow else { return try store.write(footer.encoded(), at: store.size - UInt64(Footer.size)) }
             try store.write(footer.encoded(), at: end)
             if store.size > end + UInt64(Footer.size) { try store.resize(to: end + UInt64(Footer.size)) }
         }

@@ -63,6 +63,10 @@ public enum Create {
         return try Image.open(store: store, name: name, options: .readWrite)
     }
 
+    /// The bytes a new sparse image of `options` takes before its first block: headers, BAT,
+    /// batmap, locators and the footer.
+    public static func emptyImageSize(_ options: Options) -> UInt64 { SparseMetadata(options).imageEnd }
+
     /// Writes a new image onto `store` (which should be empty) and flushes it.
     public static func write(on store: any BlockStore, options: Options) throws(VHDError) {
         try validate(options)

@@ -9,27 +9,37 @@ public enum Modify {
     /// leaves either the old parent fully named by the header or the new one.
     public static func setParent(path: String, newParent: String, parentIsRaw: Bool = false) throws(VHDError) {
         let image = try FileAccess.image(path, writable: true)
-        guard image.isDifferencing, var header = image.header else {
-            throw .unsupported(image: path, operation: "setting the parent of a disk that is not differencing", errno: 22)
-        }
         guard let canonical = FileParentResolver.canonicalPath(newParent) else { throw .notFound(path: newParent) }
         let uuid: VHDUUID = parentIsRaw ? .null : try FileAccess.image(canonical, writable: false).uuid
         if !parentIsRaw { try refuseCycle(child: path, newParent: canonical) }
         let directory = FileParentResolver.canonicalPath(FileParentResolver.directory(of: path)) ?? "."
-        let relative = Snapshot.relativePath(from: directory, to: canonical)
+        let spec = ParentSpec(
+            uuid: uuid, timestamp: try Snapshot.modificationTime(canonical), name: Snapshot.basename(of: canonical),
+            relativePath: Snapshot.relativePath(from: directory, to: canonical))
+        try setParent(of: image, to: spec)
+    }
+
+    /// Points the differencing `image` at the parent `spec` names, the same way: each blktap
+    /// locator rewritten in place with `spec.relativePath`, then the header (parent UUID, name,
+    /// timestamp). For images not reached by path (a volume of a container), whose caller
+    /// has already refused a cycle.
+    public static func setParent(of image: Image, to spec: ParentSpec) throws(VHDError) {
+        guard image.isDifferencing, var header = image.header else {
+            throw .unsupported(image: image.name, operation: "setting the parent of a disk that is not differencing", errno: 22)
+        }
         var writes: [(offset: UInt64, bytes: [UInt8])] = []
         for (slot, locator) in header.usedLocators {
             guard let code = locator.platformCode, Layout.blktapLocatorCodes.contains(code) else { continue }
-            let payload = ParentLocator.encodePath(relative, as: code)
+            let payload = ParentLocator.encodePath(spec.relativePath, as: code)
             guard let space = locator.dataSpaceBytes, UInt64(payload.count) <= space else {
-                throw .unsupported(image: path, operation: "a parent path of \(payload.count) bytes in a \(locator.dataSpaceBytes ?? 0)-byte locator", errno: 36)
+                throw .unsupported(image: image.name, operation: "a parent path of \(payload.count) bytes in a \(locator.dataSpaceBytes ?? 0)-byte locator", errno: 36)
             }
             header.locators[slot].dataLength = UInt32(payload.count)
             writes.append((locator.dataOffset, payload + [UInt8](repeating: 0, count: Int(space) - payload.count)))
         }
-        header.parentUUID = uuid
-        header.parentTimestamp = try Snapshot.modificationTime(canonical)
-        header.parentName = Snapshot.basename(of: canonical)
+        header.parentUUID = spec.uuid
+        header.parentTimestamp = spec.timestamp
+        header.parentName = spec.name
         try image.rewriteMetadata(writes + [(Layout.headerOffset, header.encoded())]) { $0.header = header }
     }
 
@@ -68,9 +78,13 @@ public enum Modify {
     /// Marks every block unused, clears the batmap and cuts the file after its metadata
     /// (blktap `modify -z`, SM's `killData`).
     public static func killData(path: String) throws(VHDError) {
-        let image = try FileAccess.image(path, writable: true)
+        try killData(of: FileAccess.image(path, writable: true))
+    }
+
+    /// `killData(path:)` for an open, writable image.
+    public static func killData(of image: Image) throws(VHDError) {
         guard let header = image.header else {
-            throw .unsupported(image: path, operation: "killing the data of a fixed disk", errno: 22)
+            throw .unsupported(image: image.name, operation: "killing the data of a fixed disk", errno: 22)
         }
         let bat = BlockAllocationTable(count: Int(header.maxTableEntries))
         var writes: [(offset: UInt64, bytes: [UInt8])] = [(header.tableOffset, bat.encoded())]

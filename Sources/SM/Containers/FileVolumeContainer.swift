@@ -6,14 +6,19 @@ import VHD
 /// Parents are confined to the directory, so a hostile locator cannot reach outside it.
 public struct FileVolumeContainer: VolumeContainer {
     public let directory: String
+    /// Whether snapshots may hard-link: false for a file system without links (an NFS server
+    /// that refuses them, SM's `sm-hardlink.conf` = 0), where they rename instead.
+    public let supportsLinks: Bool
 
-    public init(directory: String) {
+    public init(directory: String, links: Bool = true) {
         self.directory = directory
+        self.supportsLinks = links
     }
 
     public var name: String { directory }
-    public var volumesGrowOnWrite: Bool { true }
-    public var supportsLinks: Bool { true }
+    public var provisioning: VolumeProvisioning { .growOnWrite }
+    public var supportsTags: Bool { false }
+    public var naming: VDIVolumeNaming { .files }
     public var parentResolver: any ParentResolver { ContainerParentResolver(container: self) }
 
     func path(_ name: String) throws(VolumeError) -> String {
@@ -50,7 +55,8 @@ public struct FileVolumeContainer: VolumeContainer {
         return access(path, F_OK) == 0
     }
 
-    public func create(_ name: String, size: UInt64) throws(VolumeError) -> any BlockStore {
+    public func create(_ name: String, size: UInt64, tags: Set<String>) throws(VolumeError) -> any BlockStore {
+        guard tags.isEmpty else { throw .unsupported(container: directory, operation: "volume tags") }
         let path = try path(name)
         do { return try FileBlockStore.create(path: path, size: size, mode: .exclusive) } catch {
             if case .system(_, EEXIST, _) = error { throw .exists(container: directory, volume: name) }
@@ -79,6 +85,7 @@ public struct FileVolumeContainer: VolumeContainer {
     }
 
     public func link(_ existing: String, as new: String) throws(VolumeError) {
+        guard supportsLinks else { throw .unsupported(container: directory, operation: "hard links") }
         let source = try path(existing)
         let target = try path(new)
         guard Glibc.link(source, target) == 0 else {
@@ -93,6 +100,10 @@ public struct FileVolumeContainer: VolumeContainer {
         var two = stat()
         guard stat(a, &one) == 0, stat(b, &two) == 0 else { return false }
         return one.st_dev == two.st_dev && one.st_ino == two.st_ino
+    }
+
+    public func setTags(_ tags: Set<String>, of name: String) throws(VolumeError) {
+        throw .unsupported(container: directory, operation: "volume tags")
     }
 
     public var backingDevice: UInt64? {
