@@ -9,7 +9,7 @@ import VHD
 /// on the uuid alone), whichever way it is made; the refusal leaves no volume behind.
 @Suite struct NewVDIUUIDTests {
     @Test func createAndImportRefuseTheSRsUUID() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         var request = SREngine.NewVDI(size: 4 << 20)
         request.uuid = sr.engine.srUUID
         let before = try FileManager.default.contentsOfDirectory(atPath: sr.directory.path).sorted()

@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func aLoadSurvivesAnyMutatedIntent() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         let intent = Intent(
             id: "fuzz", kind: "snapshot", vdiUUID: vdi.uuid,

@@ -104,7 +104,7 @@ func damageIntents(in directory: String) throws {
     /// A committed create whose intent record is damaged: the leftover sweep must not remove
     /// the staging volume, which is the committed VDI's only copy.
     @Test func aDamagedIntentLetsTheSweepDeleteACommittedVolume() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         sr.engine.faultPoint = .stop(at: "create:committed")
         _ = try? sr.engine.createVDI(.init(size: 8 << 20))
         let uuid = try #require(sr.engine.vdis.first?.uuid)
@@ -117,7 +117,7 @@ func damageIntents(in directory: String) throws {
     /// An uncommitted snapshot killed after its renames, whose intent is damaged: a scan must
     /// not introduce its base copy and clone as VDIs.
     @Test func aDamagedIntentLetsAFailedSnapshotAppear() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         try sr.write(vdi.uuid, [UInt8](repeating: 7, count: 4096), at: 0)
         let image = try TemporaryDirectory(prefix: "killed")
@@ -132,7 +132,7 @@ func damageIntents(in directory: String) throws {
     /// Reverting a hidden base copy (the parent of the VDI and its snapshot) is refused: its
     /// children read through its content.
     @Test func aBaseCopyIsNeverReverted() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         let data = [UInt8](repeating: 0x11, count: 4096)
         try sr.write(vdi.uuid, data, at: 0)
@@ -148,7 +148,7 @@ func damageIntents(in directory: String) throws {
 
     /// One resize journal that cannot be parsed is reported, and the SR still loads.
     @Test func anUnreadableResizeJournalDoesNotWedgeTheSR() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         let journal = sr.directory.path(for: ".journal-\(vdi.uuid).vhd")
         FileManager.default.createFile(atPath: journal, contents: Data(repeating: 0, count: 512))
@@ -159,10 +159,10 @@ func damageIntents(in directory: String) throws {
     /// On a file system remounted read-only, a leftover or a pending intent does not stop the
     /// SR from loading and being read; changes are refused while the intent stays unsettled.
     @Test func aReadOnlySRWithALeftoverCanBeRead() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         FileManager.default.createFile(atPath: sr.directory.path(for: "sm-metadata.json.tmp-4242-1"), contents: Data())
-        let readOnly = ReadOnlyContainer(files: sr.container)
+        let readOnly = ReadOnlyContainer(files: FileVolumeContainer(directory: sr.directory.path))
         #expect(throws: Never.self) {
             let engine = try load(sr.directory.path, container: readOnly, srUUID: sr.engine.srUUID)
             _ = try engine.openChain(vdi.uuid, writable: false)
@@ -170,7 +170,7 @@ func damageIntents(in directory: String) throws {
     }
 
     @Test func aReadOnlySRWithAPendingSnapshotCanBeRead() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         let image = try TemporaryDirectory(prefix: "killed")
         sr.engine.faultPoint = killImage(at: "snapshot:created", of: sr.directory.path, into: image.path)
@@ -188,9 +188,9 @@ func damageIntents(in directory: String) throws {
     /// Issue 9: a snapshot or clone the container refuses answers the catalogue's VDISnapshot
     /// (82) or VDIClone (81), not SMGeneral (202); the codes are typed at every call site now.
     @Test func aRefusedSnapshotOrCloneAnswersItsOwnCode() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
-        let engine = try load(sr.directory.path, container: ReadOnlyContainer(files: sr.container), srUUID: sr.engine.srUUID)
+        let engine = try load(sr.directory.path, container: ReadOnlyContainer(files: FileVolumeContainer(directory: sr.directory.path)), srUUID: sr.engine.srUUID)
         let snapshot = #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, now: now) }
         #expect(snapshot?.code.number == 82, "\(String(describing: snapshot))")
         let clone = #expect(throws: SRError.self) { try engine.snapshot(vdi.uuid, isClone: true, now: now) }
@@ -200,7 +200,7 @@ func damageIntents(in directory: String) throws {
     /// Issue 9: an intent of a kind this SM does not know (a future `coalesce`) is kept and
     /// reported on load, never completed and deleted; nothing it may own is swept.
     @Test func anIntentOfAnUnknownKindIsKeptAndReported() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 8 << 20))
         try sr.engine.journal.begin(Intent(id: "future", kind: "coalesce", vdiUUID: vdi.uuid, parameters: ["x": "y"]))
         FileManager.default.createFile(atPath: sr.directory.path(for: vdi.uuid + ".vhd.new"), contents: Data())

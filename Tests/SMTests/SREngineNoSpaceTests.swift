@@ -11,21 +11,21 @@ import VHD
 /// and leaves no trace (it must not reappear later as a real VDI), the SR still loads and reads,
 /// and a destroy still works, freeing the space.
 @Suite struct SREngineNoSpaceTests {
-    let sr: DirectorySR
+    let sr: TestSR
     let medium: ScriptedMedium
     let engine: SREngine
     let vdi: VDIRecord
     let data = [UInt8](repeating: 0x6c, count: 64 << 10)
 
     init() throws {
-        sr = try DirectorySR()
+        sr = try TestSR()
         medium = ScriptedMedium(directory: sr.directory.path)
         engine = try Self.load(sr, medium)
         vdi = try engine.createVDI(.init(size: 8 << 20))
         try sr.write(vdi.uuid, data, at: 1 << 20, engine: engine)
     }
 
-    static func load(_ sr: DirectorySR, _ medium: ScriptedMedium) throws -> SREngine {
+    static func load(_ sr: TestSR, _ medium: ScriptedMedium) throws -> SREngine {
         try SREngine.load(
             srUUID: sr.engine.srUUID, container: sr.container, metadataStore: SRMetadataStore(medium: medium),
             journal: IntentJournal(directory: sr.directory.path))

@@ -6,7 +6,7 @@ import VHD
 @testable import SM
 
 @Suite struct SpareLeafTests {
-    func spares(_ sr: DirectorySR) throws -> [String] {
+    func spares(_ sr: TestSR) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: sr.directory.path).filter(SpareLeaves.isSpare).sorted()
     }
 
@@ -19,7 +19,7 @@ import VHD
     }
 
     @Test func snapshotTakesReadySparesAndTheChainReadsTheSame() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 1 << 30))
         try sr.write(vdi.uuid, [UInt8](repeating: 1, count: 8192), at: 4096)
         #expect(try sr.engine.replenishSpares(forSize: vdi.virtualSize) == 2)
@@ -40,7 +40,7 @@ import VHD
     }
 
     @Test func aSpareThatIsNotWhatItsNameSaysIsDroppedAndTheLeafMadeWhole() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 1 << 30))
         try sr.engine.replenishSpares(forSize: vdi.virtualSize)
         // One spare truncated (a torn copy), the other written to (it holds a block).
@@ -55,7 +55,7 @@ import VHD
     }
 
     @Test func aSpareBeingMadeWhenTheProcessDiedIsNeverTakenAndIsRemade() throws {
-        let sr = try DirectorySR()
+        let sr = try TestSR()
         let vdi = try sr.engine.createVDI(.init(size: 1 << 30))
         let torn = sr.directory.path(for: ".spare-64-0.tmp")
         #expect(FileManager.default.createFile(atPath: torn, contents: Data(repeating: 0x55, count: 1000)))

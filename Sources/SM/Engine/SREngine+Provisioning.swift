@@ -43,8 +43,9 @@ extension SREngine {
         let needed = inflatedSize(endOfHeaders: image.endOfHeaders, virtualSize: virtualSize, blockSize: image.blockSize)
         guard needed > store.size else { return }
         let footer = image.footer.encoded()
+        try EngineFailure.volume(failure) { () throws(VolumeError) in try container.resize(volume, to: needed) }
+        try faultPoint.check("inflate:grown")
         try EngineFailure.volume(failure) { () throws(VolumeError) in
-            try container.resize(volume, to: needed)
             let grown = try container.open(volume, writable: true)
             do throws(BlockIOError) {
                 try grown.write(footer, at: grown.size - UInt64(Footer.size))

@@ -58,6 +58,7 @@ extension SREngine {
         // A fixed-size volume grows first (LVHD inflates before `vhd-util resize`); it stays
         // grown if the resize is undone, which costs space but never data.
         try inflate(volume, forVirtualSize: newSize, failure: .vdiResize)
+        try faultPoint.check("resize:inflated")
         let store = try openVolume(record, writable: true)
         let image = try EngineFailure.vhd(command) { () throws(VHDError) in
             try Image.open(store: store, name: volume, options: .readWrite)

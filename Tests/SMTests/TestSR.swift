@@ -1,0 +1,114 @@
+import BlockIO
+import Foundation
+import TestSupport
+import Testing
+import VHD
+
+@testable import SM
+
+/// The containers the engine suite runs over: the real directory, and in memory the semantics
+/// of files and of LVs.
+enum ContainerKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case directory
+    case memoryFiles
+    case memoryLVs
+
+    var testDescription: String { rawValue }
+
+    func makeContainer(in directory: TemporaryDirectory) -> any VolumeContainer {
+        switch self {
+        case .directory: FileVolumeContainer(directory: directory.path)
+        case .memoryFiles: MemoryVolumeContainer(name: "memory-files", semantics: .files)
+        case .memoryLVs: MemoryVolumeContainer(name: "memory-lvs", semantics: .logicalVolumes)
+        }
+    }
+}
+
+/// An SR over one kind of container, engine included. The SR's records (metadata, journal)
+/// are files in `directory`, which for `.directory` is also where the volumes are.
+final class TestSR: @unchecked Sendable {
+    let kind: ContainerKind
+    let directory: TemporaryDirectory
+    let container: any VolumeContainer
+    var engine: SREngine
+
+    init(_ kind: ContainerKind = .directory, faultPoint: FaultPoint = .none) throws {
+        self.kind = kind
+        directory = try TemporaryDirectory(prefix: "sr")
+        container = kind.makeContainer(in: directory)
+        engine = try SREngine.create(
+            sr: SRRecord(uuid: Identifier.newUUID(), nameLabel: "test", type: "ext"), container: container,
+            metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory.path)),
+            journal: IntentJournal(directory: directory.path))
+        engine.faultPoint = faultPoint
+    }
+
+    /// The SR a crash left: `image`'s records and volumes, loaded (recovery included).
+    private init(kind: ContainerKind, image: CrashImage, srUUID: String) throws {
+        self.kind = kind
+        directory = image.directory
+        container = image.container ?? kind.makeContainer(in: image.directory)
+        engine = try SREngine.load(
+            srUUID: srUUID, container: container,
+            metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory.path)),
+            journal: IntentJournal(directory: directory.path))
+    }
+
+    /// The engine as the next process would load it (recovery included).
+    func reload() throws -> SREngine {
+        try SREngine.load(
+            srUUID: engine.srUUID, container: container,
+            metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory.path)),
+            journal: IntentJournal(directory: directory.path))
+    }
+
+    /// The volume of VHD VDI `uuid`, as this container names it.
+    func volume(_ uuid: String, type: VDIRecord.VolumeType = .vhd) -> String {
+        container.naming.volume(for: uuid, type: type)
+    }
+
+    func write(_ uuid: String, _ bytes: [UInt8], at offset: UInt64, engine: SREngine? = nil) throws {
+        let chain = try (engine ?? self.engine).openChain(uuid, writable: true)
+        try bytes.withUnsafeBytes { try chain.write($0, at: offset) }
+    }
+
+    func read(_ uuid: String, _ range: Range<UInt64>, engine: SREngine? = nil) throws -> [UInt8] {
+        let chain = try (engine ?? self.engine).openChain(uuid, writable: false)
+        var bytes = [UInt8](repeating: 0, count: range.count)
+        try bytes.withUnsafeMutableBytes { try chain.read(into: $0, at: range.lowerBound) }
+        return bytes
+    }
+
+    /// What a process killed at one point of an operation leaves: a copy of the records and
+    /// the volumes taken at that instant.
+    final class CrashImage: @unchecked Sendable {
+        var directory: TemporaryDirectory
+        var container: (any VolumeContainer)?
+        var taken = false
+
+        init() throws { directory = try TemporaryDirectory(prefix: "crash") }
+    }
+
+    /// A fault point that, at `point`, copies the SR into `image` and stops the operation (the
+    /// throw then runs the inline undo on the original, which the copy never sees).
+    func crash(at point: String, into image: CrashImage) -> FaultPoint {
+        let source = directory.path
+        let container = container
+        return FaultPoint { reached throws(SRError) in
+            guard reached == point, !image.taken else { return }
+            image.taken = true
+            let copy = Process()
+            copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+            copy.arguments = ["-a", source + "/.", image.directory.path]
+            try? copy.run()
+            copy.waitUntilExit()
+            if let memory = container as? MemoryVolumeContainer { image.container = memory.snapshot() }
+            throw SRError(.fistPoint, opterr: "killed at \(point)")
+        }
+    }
+
+    /// The SR as the next load finds it after the crash `image` recorded.
+    func recovered(from image: CrashImage) throws -> TestSR {
+        try TestSR(kind: kind, image: image, srUUID: engine.srUUID)
+    }
+}
