@@ -17,6 +17,7 @@ struct ReadOnlyContainer: VolumeContainer {
     var supportsLinks: Bool { true }
     var supportsTags: Bool { false }
     var naming: VDIVolumeNaming { .files }
+    var records: any RecordMedium { files.records }
     var parentResolver: any ParentResolver { ContainerParentResolver(container: self) }
     func refuse(_ volume: String) -> VolumeError {
         .io(container: name, volume: volume, .system(call: "unlink", errno: EROFS, path: volume))

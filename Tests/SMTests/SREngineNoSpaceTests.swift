@@ -21,7 +21,7 @@ import VHD
 
         init(_ kind: ContainerKind) throws {
             sr = try TestSR(kind)
-            medium = ScriptedMedium(directory: sr.directory.path)
+            medium = ScriptedMedium(over: RecordMetadataMedium(records: sr.container.records))
             engine = try Fixture.load(sr, medium)
             vdi = try engine.createVDI(.init(size: 8 << 20))
             try sr.write(vdi.uuid, data, at: 1 << 20, engine: engine)
@@ -30,7 +30,7 @@ import VHD
         static func load(_ sr: TestSR, _ medium: ScriptedMedium) throws -> SREngine {
             try SREngine.load(
                 srUUID: sr.engine.srUUID, container: sr.container, metadataStore: SRMetadataStore(medium: medium),
-                journal: IntentJournal(directory: sr.directory.path))
+                journal: IntentJournal(records: sr.container.records))
         }
 
         /// The SR as the next process sees it, with nothing left behind and its VDI's data intact.

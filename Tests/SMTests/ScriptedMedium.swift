@@ -2,7 +2,7 @@ import Synchronization
 
 @testable import SM
 
-/// SR metadata in files, with writes that fail as the test says: refused with `SRNoSpace`
+/// SR metadata on another medium (files, by default), with writes that fail as the test says: refused with `SRNoSpace`
 /// (a file system with no room for the next generation), or landing and then failing (the
 /// directory fsync after the rename), as `DurableFile.replace` can.
 final class ScriptedMedium: MetadataMedium {
@@ -12,10 +12,12 @@ final class ScriptedMedium: MetadataMedium {
         case landThenFail
     }
 
-    let files: FileMetadataMedium
+    let files: any MetadataMedium
     let writes = Atomic<Writes>(.succeed)
 
     init(directory: String) { files = FileMetadataMedium(directory: directory) }
+
+    init(over medium: any MetadataMedium) { files = medium }
 
     var name: String { files.name }
 

@@ -24,8 +24,8 @@ enum ContainerKind: String, CaseIterable, Sendable, CustomTestStringConvertible 
     }
 }
 
-/// An SR over one kind of container, engine included. The SR's records (metadata, journal)
-/// are files in `directory`, which for `.directory` is also where the volumes are.
+/// An SR over one kind of container, engine included, its metadata and journal on the records
+/// the container provides (files in `directory` for `.directory`; memory otherwise).
 final class TestSR: @unchecked Sendable {
     let kind: ContainerKind
     let directory: TemporaryDirectory
@@ -36,10 +36,10 @@ final class TestSR: @unchecked Sendable {
         self.kind = kind
         directory = try TemporaryDirectory(prefix: "sr")
         container = kind.makeContainer(in: directory)
+        let storage = SRStorage(container: container)
         engine = try SREngine.create(
             sr: SRRecord(uuid: Identifier.newUUID(), nameLabel: "test", type: "ext"), container: container,
-            metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory.path)),
-            journal: IntentJournal(directory: directory.path))
+            metadataStore: storage.metadataStore, journal: storage.journal)
         engine.faultPoint = faultPoint
     }
 
@@ -48,19 +48,17 @@ final class TestSR: @unchecked Sendable {
         self.kind = kind
         directory = image.directory
         container = image.container ?? kind.makeContainer(in: image.directory)
-        engine = try SREngine.load(
-            srUUID: srUUID, container: container,
-            metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory.path)),
-            journal: IntentJournal(directory: directory.path))
+        engine = try Self.load(srUUID: srUUID, container: container)
+    }
+
+    private static func load(srUUID: String, container: any VolumeContainer) throws -> SREngine {
+        let storage = SRStorage(container: container)
+        return try SREngine.load(
+            srUUID: srUUID, container: container, metadataStore: storage.metadataStore, journal: storage.journal)
     }
 
     /// The engine as the next process would load it (recovery included).
-    func reload() throws -> SREngine {
-        try SREngine.load(
-            srUUID: engine.srUUID, container: container,
-            metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory.path)),
-            journal: IntentJournal(directory: directory.path))
-    }
+    func reload() throws -> SREngine { try Self.load(srUUID: engine.srUUID, container: container) }
 
     /// The volume of VHD VDI `uuid`, as this container names it.
     func volume(_ uuid: String, type: VDIRecord.VolumeType = .vhd) -> String {
@@ -79,8 +77,8 @@ final class TestSR: @unchecked Sendable {
         return bytes
     }
 
-    /// What a process killed at one point of an operation leaves: a copy of the records and
-    /// the volumes taken at that instant.
+    /// What a process killed at one point of an operation leaves: a copy of the volumes and
+    /// records taken at that instant (of the directory, or of the memory container).
     final class CrashImage: @unchecked Sendable {
         var directory: TemporaryDirectory
         var container: (any VolumeContainer)?
@@ -97,12 +95,15 @@ final class TestSR: @unchecked Sendable {
         return FaultPoint { reached throws(SRError) in
             guard reached == point, !image.taken else { return }
             image.taken = true
-            let copy = Process()
-            copy.executableURL = URL(fileURLWithPath: "/bin/cp")
-            copy.arguments = ["-a", source + "/.", image.directory.path]
-            try? copy.run()
-            copy.waitUntilExit()
-            if let memory = container as? MemoryVolumeContainer { image.container = memory.snapshot() }
+            if let memory = container as? MemoryVolumeContainer {
+                image.container = memory.snapshot()
+            } else {
+                let copy = Process()
+                copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+                copy.arguments = ["-a", source + "/.", image.directory.path]
+                try? copy.run()
+                copy.waitUntilExit()
+            }
             throw SRError(.fistPoint, opterr: "killed at \(point)")
         }
     }

@@ -19,6 +19,8 @@ public struct FileVolumeContainer: VolumeContainer {
     public var provisioning: VolumeProvisioning { .growOnWrite }
     public var supportsTags: Bool { false }
     public var naming: VDIVolumeNaming { .files }
+    /// The SR's records are files in the directory, beside the volumes.
+    public var records: any RecordMedium { DirectoryRecordMedium(directory: directory) }
     public var parentResolver: any ParentResolver { ContainerParentResolver(container: self) }
 
     func path(_ name: String) throws(VolumeError) -> String {

@@ -39,6 +39,7 @@ public final class MemoryVolumeContainer: VolumeContainer {
 
     public let name: String
     public let semantics: Semantics
+    public let memoryRecords: MemoryRecordMedium
     private let budget: MemorySpace
     private let state: Mutex<[String: Entry]>
 
@@ -47,12 +48,16 @@ public final class MemoryVolumeContainer: VolumeContainer {
         self.name = name
         self.semantics = semantics
         self.budget = MemorySpace(total: capacity)
+        self.memoryRecords = MemoryRecordMedium(name: name)
         self.state = Mutex([:])
     }
 
-    private init(name: String, semantics: Semantics, space: MemorySpace, entries: [String: Entry]) {
+    private init(
+        name: String, semantics: Semantics, space: MemorySpace, records: MemoryRecordMedium, entries: [String: Entry]
+    ) {
         self.name = name
         self.semantics = semantics
+        self.memoryRecords = records
         self.budget = space
         self.state = Mutex(entries)
     }
@@ -61,11 +66,12 @@ public final class MemoryVolumeContainer: VolumeContainer {
     public var supportsLinks: Bool { semantics.links }
     public var supportsTags: Bool { semantics.tags }
     public var naming: VDIVolumeNaming { semantics.naming }
+    public var records: any RecordMedium { memoryRecords }
     public var parentResolver: any ParentResolver { ContainerParentResolver(container: self) }
     public var backingDevice: UInt64? { nil }
 
-    /// An independent copy of every volume and name as they are now: what a crash at this
-    /// instant would leave for the next load.
+    /// An independent copy of every volume, name and record as they are now: what a crash at
+    /// this instant would leave for the next load.
     public func snapshot() -> MemoryVolumeContainer {
         state.withLock { entries in
             let space = MemorySpace(total: budget.total, used: budget.total - budget.free)
@@ -76,7 +82,8 @@ public final class MemoryVolumeContainer: VolumeContainer {
                 copies[id] = volume
                 return Entry(volume: volume, tags: entry.tags)
             }
-            return MemoryVolumeContainer(name: name, semantics: semantics, space: space, entries: copied)
+            return MemoryVolumeContainer(
+                name: name, semantics: semantics, space: space, records: memoryRecords.copy(), entries: copied)
         }
     }
 

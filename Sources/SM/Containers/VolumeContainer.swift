@@ -26,6 +26,9 @@ public protocol VolumeContainer: Sendable {
     var supportsTags: Bool { get }
     /// How this container names the volume of a VDI.
     var naming: VDIVolumeNaming { get }
+    /// Where the SR's metadata and intent journal live: files beside the volumes in a
+    /// directory; in memory for a memory container.
+    var records: any RecordMedium { get }
 
     /// Every volume, with its size in bytes and its tags.
     func list() throws(VolumeError) -> [VolumeInfo]

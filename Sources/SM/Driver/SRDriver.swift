@@ -11,6 +11,13 @@ public struct SRStorage: Sendable {
         self.journal = journal
     }
 
+    /// The SR whose metadata and journal are on the records `container` provides.
+    public init(container: any VolumeContainer) {
+        self.init(
+            container: container, metadataStore: SRMetadataStore(medium: RecordMetadataMedium(records: container.records)),
+            journal: IntentJournal(records: container.records))
+    }
+
     /// A file SR in `directory`: the VDI files, `sm-metadata.json` and the `.intent-*` journal
     /// records side by side (the ext and nfs layout).
     public static func directory(_ directory: String) -> SRStorage {

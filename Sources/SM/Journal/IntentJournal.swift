@@ -4,12 +4,12 @@
     import Foundation
 #endif
 
-/// The SR's intent journal: one checksummed file per unfinished multi-step operation,
-/// `<directory>/.intent-<id>.json`, kept inside the SR so recovery happens wherever the SR is
-/// next loaded.
+/// The SR's intent journal: one checksummed record per unfinished multi-step operation,
+/// `.intent-<id>.json`, on the `RecordMedium` the SR's container provides (files in the SR's
+/// directory), kept inside the SR so recovery happens wherever the SR is next loaded.
 ///
-/// Every write is atomic and durable (a temporary file in the same directory, `fsync`,
-/// `rename`, `fsync` of the directory), so a record is either the old or the new one; each
+/// Every write is atomic and durable (on a directory: a temporary file, `fsync`, `rename`,
+/// `fsync` of the directory), so a record is either the old or the new one; each
 /// record carries a CRC-32 of its payload, so a torn or damaged record is reported by
 /// `pending()` rather than acted on. Callers serialise use per SR (the SR lock).
 ///
@@ -47,17 +47,28 @@ public struct IntentJournal: Sendable {
         public var problems: [Problem]
     }
 
-    /// The directory the records live in (the SR's directory).
-    public let directory: String
+    /// Where the records live (the SR's directory, or what its container provides).
+    public let records: any RecordMedium
+
+    /// A journal on `records`.
+    public init(records: any RecordMedium) {
+        self.records = records
+    }
 
     /// A journal in `directory`, which must exist.
     public init(directory: String) {
-        self.directory = LockDirectory.normalised(directory)
+        self.init(records: DirectoryRecordMedium(directory: directory))
     }
 
-    /// The file that holds intent `id`.
+    /// The medium's name: the directory of a directory journal.
+    public var directory: String { records.name }
+
+    /// The record name of intent `id`.
+    static func recordName(for id: String) -> String { "\(filePrefix)\(id)\(fileSuffix)" }
+
+    /// The file that holds intent `id`, on a directory medium (its name, on another).
     public func path(for id: String) -> String {
-        "\(directory)/\(Self.filePrefix)\(id)\(Self.fileSuffix)"
+        "\(records.name)/\(Self.recordName(for: id))"
     }
 
     /// Records `intent` durably before its operation starts.
@@ -69,8 +80,7 @@ public struct IntentJournal: Sendable {
     @discardableResult
     public func begin(_ intent: Intent) throws(SRError) -> Intent {
         try Self.validate(intent.id)
-        let path = path(for: intent.id)
-        guard try DurableFile.read(path, limit: Self.maximumRecordSize) == nil else {
+        guard try records.read(Self.recordName(for: intent.id), limit: Self.maximumRecordSize) == nil else {
             throw SRError(.smGeneral, opterr: "intent \(intent.id) is already recorded in \(directory)")
         }
         try write(intent)
@@ -99,7 +109,10 @@ public struct IntentJournal: Sendable {
     public func read(_ id: String) throws(SRError) -> Intent {
         try Self.validate(id)
         let path = path(for: id)
-        guard let bytes = try DurableFile.readBytes(path, limit: Self.maximumRecordSize) else {
+        guard
+            let bytes = try records.read(Self.recordName(for: id), limit: Self.maximumRecordSize)?
+                .bytes(of: path, code: .smGeneral)
+        else {
             throw SRError(.smGeneral, opterr: "no intent \(id) in \(directory)")
         }
         switch Self.decode(bytes) {
@@ -115,7 +128,7 @@ public struct IntentJournal: Sendable {
     @discardableResult
     public func complete(_ id: String) throws(SRError) -> Bool {
         try Self.validate(id)
-        return try DurableFile.remove(path(for: id))
+        return try records.remove(Self.recordName(for: id))
     }
 
     /// Every recorded intent, oldest first (ties by id), and every record that is damaged,
@@ -124,12 +137,14 @@ public struct IntentJournal: Sendable {
     public func pending() throws(SRError) -> Pending {
         var intents: [Intent] = []
         var problems: [Problem] = []
-        let names = try SystemCall.directoryEntries(directory) ?? []
-        for name in names.sorted() {
+        for name in try records.names().sorted() {
             guard let id = Self.intentID(fromFileName: name) else { continue }
             let bytes: [UInt8]
             do {
-                guard let read = try DurableFile.readBytes("\(directory)/\(name)", limit: Self.maximumRecordSize) else { continue }
+                guard
+                    let read = try records.read(name, limit: Self.maximumRecordSize)?
+                        .bytes(of: "\(records.name)/\(name)", code: .smGeneral)
+                else { continue }
                 bytes = read
             } catch {
                 problems.append(Problem(file: name, id: id, reason: error.faultString))
@@ -154,9 +169,8 @@ public struct IntentJournal: Sendable {
     @discardableResult
     public func removeTemporaryFiles() throws(SRError) -> [String] {
         let prefix = Self.filePrefix
-        let names = try SystemCall.directoryEntries(directory) ?? []
-        let stale = names.filter { $0.hasPrefix(prefix) && $0.contains(DurableFile.temporaryMarker) }
-        for name in stale { try DurableFile.remove("\(directory)/\(name)") }
+        let stale = try records.names().filter { $0.hasPrefix(prefix) && $0.contains(DurableFile.temporaryMarker) }
+        for name in stale { try records.remove(name) }
         return stale.sorted()
     }
 
@@ -173,7 +187,7 @@ public struct IntentJournal: Sendable {
         guard bytes.count <= Self.maximumRecordSize else {
             throw SRError(.smGeneral, opterr: "intent \(intent.id) would be \(bytes.count) bytes, more than a record may be")
         }
-        try DurableFile.replace(path(for: intent.id), with: bytes)
+        try records.replace(Self.recordName(for: intent.id), with: bytes)
     }
 
     private enum DecodeFailure: Error, CustomStringConvertible {
