@@ -47,12 +47,7 @@ extension SREngine {
         try faultPoint.check("inflate:grown")
         try EngineFailure.volume(failure) { () throws(VolumeError) in
             let grown = try container.open(volume, writable: true)
-            do throws(BlockIOError) {
-                try grown.write(footer, at: grown.size - UInt64(Footer.size))
-                try grown.flush()
-            } catch {
-                throw .io(container: container.name, volume: volume, error)
-            }
+            try writeFooter(footer, of: volume, on: grown, endingAt: grown.size)
         }
     }
 
@@ -67,24 +62,31 @@ extension SREngine {
         let target = container.provisioning.rounded(image.physicalUtilisation)
         guard target < store.size else { return store.size }
         try EngineFailure.volume(failure) { () throws(VolumeError) in
-            do throws(BlockIOError) {
-                try store.write(image.footer.encoded(), at: target - UInt64(Footer.size))
-                try store.flush()
-            } catch {
-                throw .io(container: container.name, volume: volume, error)
-            }
+            try writeFooter(image.footer.encoded(), of: volume, on: store, endingAt: target)
             try container.resize(volume, to: target)
         }
         return target
     }
 
-    /// Whether `volume`'s VHD holds no block, by its BAT (never by the volume's size, which on
-    /// an inflated LV is the same empty or full).
-    func holdsNoBlock(_ volume: String, failure: SRErrorCode) throws(SRError) -> Bool {
-        let store = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(volume, writable: false) }
-        return try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) -> Bool in
-            let image = try Image.open(store: store, name: volume)
-            return image.bat.allocatedCount == 0
+    /// Writes the encoded `footer` into the sector that ends at `end`, durably: where a VHD on
+    /// a fixed-size volume of that size keeps it.
+    private func writeFooter(_ footer: [UInt8], of volume: String, on store: any BlockStore, endingAt end: UInt64)
+        throws(VolumeError)
+    {
+        do throws(BlockIOError) {
+            try store.write(footer, at: end - UInt64(Footer.size))
+            try store.flush()
+        } catch {
+            throw .io(container: container.name, volume: volume, error)
+        }
+    }
+
+    /// Whether the differencing VHD on `store` holds no block, by its BAT (never by the
+    /// volume's size, which on an inflated LV is the same empty or full).
+    func holdsNoBlock(_ store: any BlockStore, name: String, command: String) throws(SRError) -> Bool {
+        try EngineFailure.vhd(command) { () throws(VHDError) -> Bool in
+            let image = try Image.open(store: store, name: name)
+            return image.isDifferencing && image.bat.allocatedCount == 0
         }
     }
 }

@@ -14,7 +14,8 @@ extension SREngine {
     /// nothing: `fill` writes a new leaf (over the VDI's parent, so only what differs from it
     /// is stored) or a new raw volume under the staging name, and the VDI switches to it the
     /// way a revert does (`switchLeaf`: the old leaf kept as `<leaf>.old` until the metadata
-    /// save commits the switch). A replacement that fails or is killed leaves the VDI's old content whole.
+    /// save commits the switch). A replacement that fails or is killed leaves the VDI's old
+    /// content whole.
     public func replaceContent(_ uuid: String, fill: (StagedContent) throws -> Void) throws(SRError) -> VDIRecord {
         try requireRecovered(.vdiUnavailable)
         let record = try vdi(uuid)

@@ -8,9 +8,9 @@ extension SREngine {
     /// its old leaf is discarded. A snapshot that was written to is first snapshotted itself
     /// (single), so that its content is a read-only base both can share.
     ///
-    /// Crash-safe like a snapshot, with the metadata save as the commit point: the old leaf
-    /// is kept as `<leaf>.old` (a second name, or renamed where there are no links) until then, so a revert that fails or is interrupted
-    /// before it gives the VDI its own content back.
+    /// Crash-safe like a snapshot, with the metadata save as the commit point: the old leaf is
+    /// kept as `<leaf>.old` (a second name, or renamed where there are no links) until then,
+    /// so a revert that fails or is interrupted before it gives the VDI its own content back.
     public func revert(_ uuid: String, to snapshotUUID: String, now: String) throws(SRError) {
         try requireRecovered(.smGeneral)
         let record = try vdi(uuid)
@@ -97,11 +97,7 @@ extension SREngine {
     func revertTarget(_ snapshot: VDIRecord, now: String) throws(SRError) -> (volume: String, uuid: String) {
         let volume = container.naming.volume(for: snapshot.uuid, type: .vhd)
         let store = try openVolume(snapshot, writable: false)
-        let empty = try EngineFailure.vhd("vdi_revert") { () throws(VHDError) -> Bool in
-            let image = try Image.open(store: store, name: volume)
-            return image.isDifferencing && image.bat.allocatedCount == 0
-        }
-        if empty, !snapshot.parent.isEmpty {
+        if try holdsNoBlock(store, name: volume, command: "vdi_revert"), !snapshot.parent.isEmpty {
             return (container.naming.volume(for: snapshot.parent, type: .vhd), snapshot.parent)
         }
         _ = try self.snapshot(snapshot.uuid, type: .single, now: now)

@@ -243,7 +243,7 @@ extension SREngine {
         let reference = try EngineFailure.vhd("vdi_snapshot") { () throws(VHDError) -> String? in
             try ImageSummary.read(store: store, name: baseVolume).parentReference
         }
-        guard let reference, try holdsNoBlock(baseVolume, failure: failure) else { return baseVolume }
+        guard let reference, try holdsNoBlock(store, name: baseVolume, command: "vdi_snapshot") else { return baseVolume }
         return VolumeNaming.volume(ofLocator: reference)
     }
 
