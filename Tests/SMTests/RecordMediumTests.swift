@@ -7,10 +7,14 @@ import Testing
 /// The record media a container provides keep the same contract, so the journal and the
 /// metadata behave the same on each.
 @Suite struct RecordMediumTests {
-    enum Kind: String, CaseIterable, Sendable { case directory, memory }
+    enum Kind: String, CaseIterable, Sendable { case directory, memory, logicalVolume }
 
     static func medium(_ kind: Kind, in directory: TemporaryDirectory) -> any RecordMedium {
-        kind == .directory ? DirectoryRecordMedium(directory: directory.path) : MemoryRecordMedium()
+        switch kind {
+        case .directory: return DirectoryRecordMedium(directory: directory.path)
+        case .memory: return MemoryRecordMedium()
+        case .logicalVolume: return MemoryVolumeContainer(semantics: .logicalVolumes).records
+        }
     }
 
     @Test(arguments: Kind.allCases)
@@ -50,10 +54,17 @@ import Testing
         let metadata = SRMetadata(sr: SRRecord(uuid: Identifier.newUUID(), nameLabel: "on \(kind)", type: "ext"))
         try store.save(metadata)
         #expect(try store.load() == metadata)
-        if kind == .directory {
+        switch kind {
+        case .directory:
             // The same files a file SR has always had.
             #expect(FileManager.default.fileExists(atPath: directory.path(for: FileMetadataMedium.fileName)))
             #expect(try FileMetadataMedium(directory: directory.path).read(.current) != nil)
+        case .logicalVolume:
+            // One volume of the container holds them, in whole extents.
+            let container = try #require((records as? VolumeRecordMedium)?.volume as? ContainerRecordVolume).container
+            #expect(try container.list().map(\.name) == [VolumeNaming.records])
+            #expect(try container.open(VolumeNaming.records, writable: false).size == 4 << 20)
+        case .memory: break
         }
     }
 }

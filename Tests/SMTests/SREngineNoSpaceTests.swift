@@ -37,7 +37,9 @@ import VHD
         func expectClean(_ engine: SREngine, vdis expected: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
             #expect(engine.vdis.count == expected, "\(engine.vdis)", sourceLocation: sourceLocation)
             #expect(try engine.journal.pending().intents.isEmpty, sourceLocation: sourceLocation)
-            let names = try sr.container.list().map(\.name).filter { !$0.hasPrefix(".spare-") && !$0.hasPrefix("sm-metadata") }
+            let names = try sr.container.list().map(\.name).filter {
+                !$0.hasPrefix(".spare-") && !$0.hasPrefix("sm-metadata") && $0 != VolumeNaming.records
+            }
             let recorded = Set(engine.vdis.map { sr.volume($0.uuid) })
             #expect(Set(names) == recorded, "\(names) vs \(recorded)", sourceLocation: sourceLocation)
             #expect(try sr.read(vdi.uuid, (1 << 20)..<((1 << 20) + 65536), engine: engine) == data, sourceLocation: sourceLocation)

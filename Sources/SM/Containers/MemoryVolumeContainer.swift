@@ -17,19 +17,27 @@ public final class MemoryVolumeContainer: VolumeContainer {
         public var links: Bool
         public var tags: Bool
         public var naming: VDIVolumeNaming
+        /// Whether the SR's records are kept in a volume (`VolumeRecordMedium`), as a VG keeps
+        /// them, rather than beside the volumes, as a directory does.
+        public var recordsInVolume: Bool
 
-        public init(provisioning: VolumeProvisioning, links: Bool, tags: Bool, naming: VDIVolumeNaming) {
+        public init(
+            provisioning: VolumeProvisioning, links: Bool, tags: Bool, naming: VDIVolumeNaming, recordsInVolume: Bool
+        ) {
             self.provisioning = provisioning
             self.links = links
             self.tags = tags
             self.naming = naming
+            self.recordsInVolume = recordsInVolume
         }
 
         /// A directory of sparse files (ext, nfs).
-        public static let files = Semantics(provisioning: .growOnWrite, links: true, tags: false, naming: .files)
+        public static let files = Semantics(
+            provisioning: .growOnWrite, links: true, tags: false, naming: .files, recordsInVolume: false)
         /// A VG of LVs in 4 MiB extents (lvm, lvmoiscsi: LVM's default extent size).
         public static let logicalVolumes = Semantics(
-            provisioning: .fixed(unit: 4 << 20), links: false, tags: true, naming: .logicalVolumes)
+            provisioning: .fixed(unit: 4 << 20), links: false, tags: true, naming: .logicalVolumes,
+            recordsInVolume: true)
     }
 
     private struct Entry {
@@ -39,7 +47,10 @@ public final class MemoryVolumeContainer: VolumeContainer {
 
     public let name: String
     public let semantics: Semantics
-    public let memoryRecords: MemoryRecordMedium
+    /// The records of a container with file semantics.
+    private let memoryRecords: MemoryRecordMedium
+    /// Serialises writers of the records volume of a container with LV semantics.
+    private let recordLock = VolumeRecordMedium.Lock()
     private let budget: MemorySpace
     private let state: Mutex<[String: Entry]>
 
@@ -66,7 +77,10 @@ public final class MemoryVolumeContainer: VolumeContainer {
     public var supportsLinks: Bool { semantics.links }
     public var supportsTags: Bool { semantics.tags }
     public var naming: VDIVolumeNaming { semantics.naming }
-    public var records: any RecordMedium { memoryRecords }
+    public var records: any RecordMedium {
+        semantics.recordsInVolume
+            ? VolumeRecordMedium(volume: ContainerRecordVolume(container: self), lock: recordLock) : memoryRecords
+    }
     public var parentResolver: any ParentResolver { ContainerParentResolver(container: self) }
     public var backingDevice: UInt64? { nil }
 

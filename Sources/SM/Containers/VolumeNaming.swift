@@ -6,6 +6,10 @@ public enum VolumeNaming {
         reference.split(separator: "/").last.map(String.init) ?? reference
     }
 
+    /// The volume that holds an SR's records where the container has no files for them
+    /// (`VolumeRecordMedium`): never a VDI's name in any naming.
+    public static let records = "swift-sm-records"
+
     /// Where an operation writes a volume before it takes `volume`'s name (`<volume>.new`).
     public static func staging(_ volume: String) -> String { volume + ".new" }
 
