@@ -32,15 +32,17 @@ let package = Package(
         .target(name: "DatapathBackend", dependencies: ["SM", "Datapath"], swiftSettings: strict),
         .target(name: "SMAPI", dependencies: ["SM", "XMLRPC"], swiftSettings: strict),
         .target(name: "ExtDriver", dependencies: ["SM", "VHD", "BlockIO"], path: "Sources/Drivers/ext", swiftSettings: strict),
+        .target(name: "SMDrivers", dependencies: ["SM", "ExtDriver"], swiftSettings: strict),
         .target(
             name: "SMCommands",
             dependencies: [
-                "SM", "SMAPI", "ExtDriver", "DatapathBackend", "Datapath", "VHD", "BlockIO",
+                "SM", "SMAPI", "SMDrivers", "DatapathBackend", "Datapath", "VHD", "BlockIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .executableTarget(name: "SMMain", dependencies: ["SMCommands"], swiftSettings: strict),
-        .executableTarget(name: "DatapathMain", dependencies: ["Datapath"], swiftSettings: strict),
+        .executableTarget(
+            name: "DatapathMain", dependencies: ["Datapath", "DatapathBackend", "SMDrivers"], swiftSettings: strict),
         .executableTarget(name: "VHDUtilMain", dependencies: ["VHDUtilCommands"], swiftSettings: strict),
         .executableTarget(name: "VHDFuzz", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
         .executableTarget(
@@ -61,7 +63,9 @@ let package = Package(
         .testTarget(name: "SMTests", dependencies: ["SM", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"]),
         .testTarget(name: "NBDTests", dependencies: ["NBD", "VHD", "BlockIO", "TestSupport"]),
-        .testTarget(name: "DatapathTests", dependencies: ["Datapath", "NBD", "VHD", "BlockIO", "TestSupport"]),
+        .testTarget(
+            name: "DatapathTests",
+            dependencies: ["Datapath", "DatapathBackend", "SM", "NBD", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "SMAPITests", dependencies: ["SMAPI", "SM", "XMLRPC", "ExtDriver", "TestSupport"]),
         .testTarget(
             name: "SMCommandsTests", dependencies: ["SMCommands", "SM", "DatapathBackend", "Datapath", "TestSupport"]),

@@ -24,10 +24,10 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-func makeSR(_ directory: String) throws -> SREngine {
+func makeSR(_ directory: String, uuid: String = Identifier.newUUID()) throws -> SREngine {
     mkdir(directory, 0o755)
     return try SREngine.create(
-        sr: SRRecord(uuid: Identifier.newUUID(), nameLabel: "bench", type: "ext"),
+        sr: SRRecord(uuid: uuid, nameLabel: "bench", type: "ext"),
         container: FileVolumeContainer(directory: directory),
         metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory)),
         journal: IntentJournal(directory: directory))
@@ -71,8 +71,13 @@ do {
     case "snapshot-attached":
         // The pause window of a snapshot of a VDI served by its datapath daemon: from the pause
         // to the resume on the new leaf (spares ready, as after the previous snapshot's upkeep).
-        let directory = arguments[2]
-        let engine = try makeSR(directory)
+        // An ext SR at `<DIR>/<uuid>` (device-config:path=DIR), so the daemon opens it through the
+        // ext driver as it does in service.
+        let parent = arguments[2]
+        mkdir(parent, 0o755)
+        let srUUID = Identifier.newUUID()
+        let engine = try makeSR(parent + "/" + srUUID, uuid: srUUID)
+        let descriptor = SRDescriptor(type: "ext", srUUID: srUUID, deviceConfig: ["path": parent])
         let runtime = "/tmp/smb-\(getpid())"
         defer { _ = try? FileManager.default.removeItem(atPath: runtime) }
         let paths = HostPaths(
@@ -83,7 +88,9 @@ do {
             let record = try engine.createVDI(.init(size: size))
             let chain = try engine.openChain(record.uuid, writable: true)
             try [UInt8](repeating: 1, count: 1 << 20).withUnsafeBytes { try chain.write($0, at: 0) }
-            let vdi = BackendVDI(srUUID: engine.srUUID, storageType: "ext", record: record, container: engine.container)
+            let vdi = BackendVDI(
+                srUUID: engine.srUUID, storageType: "ext", record: record, container: engine.container,
+                descriptor: descriptor)
             _ = try backend.attach(vdi, writable: true)
             try backend.activate(vdi, writable: true)
             var windows: [Double] = []

@@ -1,5 +1,5 @@
 /// The daemon's command line: `sm-datapathd --socket PATH --control PATH [--pidfile PATH]
-/// [--tcp [HOST:]PORT] [--export NAME=PATH[:ro]]...`.
+/// [--sr DESCRIPTOR] [--tcp [HOST:]PORT] [--export NAME=PATH[:ro]]...`.
 public struct DaemonOptions: Sendable, Equatable {
     /// The Unix socket NBD clients connect to.
     public var socketPath: String
@@ -12,10 +12,13 @@ public struct DaemonOptions: Sendable, Equatable {
     public var tcpPort: UInt16?
     /// The exports served from the start.
     public var exports: [ExportSpec]
+    /// The SR descriptor file (`SRDescriptor`): exports are then the SR's volumes, opened
+    /// through its driver, and `--export` and `open` name volumes rather than paths.
+    public var srDescriptor: String?
 
     public init(
         socketPath: String, controlPath: String, pidFile: String? = nil, tcpHost: String? = nil,
-        tcpPort: UInt16? = nil, exports: [ExportSpec] = []
+        tcpPort: UInt16? = nil, exports: [ExportSpec] = [], srDescriptor: String? = nil
     ) {
         self.socketPath = socketPath
         self.controlPath = controlPath
@@ -23,20 +26,25 @@ public struct DaemonOptions: Sendable, Equatable {
         self.tcpHost = tcpHost
         self.tcpPort = tcpPort
         self.exports = exports
+        self.srDescriptor = srDescriptor
     }
 
     public static let usage = """
-        usage: sm-datapathd --socket PATH --control PATH [--pidfile PATH] [--tcp [HOST:]PORT]
-                            [--export NAME=PATH[:ro]]...
+        usage: sm-datapathd --socket PATH --control PATH [--pidfile PATH] [--sr DESCRIPTOR]
+                            [--tcp [HOST:]PORT] [--export NAME=PATH[:ro]]...
 
         Serves volumes over NBD until SIGTERM, SIGINT or the control operation "shutdown".
 
           --socket PATH              the Unix socket NBD clients connect to
           --control PATH             the Unix socket of the control channel (newline-delimited JSON)
           --pidfile PATH             write the process id here (removed at exit)
+          --sr DESCRIPTOR            serve the volumes of the SR this file describes (JSON: type,
+                                     sr_uuid, device_config; mode 0600), opened through its
+                                     driver; exports then name volumes, not paths
           --tcp [HOST:]PORT          also serve NBD on TCP (HOST defaults to 127.0.0.1)
-          --export NAME=PATH[:ro]    serve PATH (a .vhd chain, a raw file or a block device)
-                                     as export NAME (the VDI uuid); :ro serves it read-only
+          --export NAME=PATH[:ro]    serve PATH (a .vhd chain, a raw file or a block device; with
+                                     --sr, a volume of the SR) as export NAME (the VDI uuid);
+                                     :ro serves it read-only
           --help                     print this help
         """
 
@@ -66,6 +74,7 @@ public struct DaemonOptions: Sendable, Equatable {
             case "--socket": socketPath = try value(argument)
             case "--control": controlPath = try value(argument)
             case "--pidfile": options.pidFile = try value(argument)
+            case "--sr": options.srDescriptor = try value(argument)
             case "--tcp": (options.tcpHost, options.tcpPort) = try parseTCP(try value(argument))
             case "--export":
                 let spec = try ExportSpec(parsing: try value(argument))

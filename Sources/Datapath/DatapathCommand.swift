@@ -3,10 +3,13 @@ import Foundation
 /// `sm-datapathd`'s whole life: parse the command line, start the daemon, serve in the
 /// foreground until SIGTERM, SIGINT or the control operation `shutdown`, then shut down cleanly.
 public enum DatapathCommand {
+    /// Opens the SR a descriptor file describes, as the source of a daemon's exports.
+    public typealias SROpener = (_ descriptorPath: String) throws(DatapathError) -> any ExportSource
+
     /// Runs the daemon for `arguments` (without the program name); returns the exit status:
-    /// 0 after a clean shutdown or `--help`, 1 when it cannot start or an export failed its
-    /// final flush, 2 for a bad command line.
-    public static func main(_ arguments: [String]) -> Int32 {
+    /// 0 after a clean shutdown or `--help`, 1 when it cannot start (the SR cannot be opened)
+    /// or an export failed its final flush, 2 for a bad command line.
+    public static func main(_ arguments: [String], openSR: SROpener? = nil) -> Int32 {
         let options: DaemonOptions
         do {
             switch try DaemonOptions.parse(arguments) {
@@ -31,7 +34,14 @@ public enum DatapathCommand {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let daemon = DatapathDaemon(options: options)
+        let source: any ExportSource
+        do {
+            source = try exportSource(options, openSR: openSR)
+        } catch {
+            Log.info("cannot start: \(error)")
+            return 1
+        }
+        let daemon = DatapathDaemon(options: options, source: source)
         do {
             try daemon.start()
         } catch {
@@ -48,5 +58,12 @@ public enum DatapathCommand {
         waiter.start()
         daemon.waitForShutdownRequest()
         return daemon.shutdown() ? 0 : 1
+    }
+
+    /// The SR's volumes when `--sr` names a descriptor, else paths.
+    static func exportSource(_ options: DaemonOptions, openSR: SROpener?) throws(DatapathError) -> any ExportSource {
+        guard let descriptor = options.srDescriptor else { return PathExportSource() }
+        guard let openSR else { throw .usage("--sr: this daemon was built without SR drivers") }
+        return try openSR(descriptor)
     }
 }

@@ -13,6 +13,8 @@ public final class DatapathDaemon: @unchecked Sendable {
     public static let version = "1.0.0"
 
     public let options: DaemonOptions
+    /// Where exports are opened from: paths, or the volumes of the SR the daemon serves.
+    public let source: any ExportSource
     private let servers: [NBDServer]
     private let operationLock = NSLock()
     private var exports: [String: Entry] = [:]
@@ -27,9 +29,10 @@ public final class DatapathDaemon: @unchecked Sendable {
         var export: ControlledExport
     }
 
-    /// A daemon for `options`, not yet serving.
-    public init(options: DaemonOptions) {
+    /// A daemon for `options` opening its exports from `source`, not yet serving.
+    public init(options: DaemonOptions, source: any ExportSource = PathExportSource()) {
         self.options = options
+        self.source = source
         var servers = [NBDServer(endpoint: .unix(path: options.socketPath))]
         if let port = options.tcpPort {
             servers.append(NBDServer(endpoint: .tcp(host: options.tcpHost ?? "127.0.0.1", port: port)))
@@ -182,7 +185,7 @@ public final class DatapathDaemon: @unchecked Sendable {
         guard exports[spec.name] == nil else {
             throw .refused("export \(spec.name) is already open (from \(exports[spec.name]!.path))")
         }
-        let export = ControlledExport(try ExportOpener.open(path: spec.path, readOnly: spec.readOnly))
+        let export = ControlledExport(try source.open(spec.path, readOnly: spec.readOnly, previous: nil))
         exports[spec.name] = Entry(path: spec.path, readOnly: spec.readOnly, export: export)
         for server in servers { server.setExport(export, named: spec.name) }
         Log.info("export \(spec.name): opened \(spec.path)\(spec.readOnly ? " read-only" : ""), \(export.size) bytes")
@@ -219,7 +222,7 @@ public final class DatapathDaemon: @unchecked Sendable {
             return status(of: name)
         }
         let newPath = path ?? entry.path
-        let replacement = try ExportOpener.open(path: newPath, readOnly: entry.readOnly, previous: entry.export.inner)
+        let replacement = try source.open(newPath, readOnly: entry.readOnly, previous: entry.export.inner)
         exports[name]!.path = newPath
         entry.export.unpause(replacement: replacement)
         Log.info("export \(name): unpaused, re-opened from \(newPath), \(replacement.size) bytes")
@@ -237,7 +240,7 @@ public final class DatapathDaemon: @unchecked Sendable {
             throw .refused("export \(name) not refreshed: its flush failed: \(error)")
         }
         do {
-            let replacement = try ExportOpener.open(path: entry.path, readOnly: entry.readOnly, previous: entry.export.inner)
+            let replacement = try source.open(entry.path, readOnly: entry.readOnly, previous: entry.export.inner)
             entry.export.unpause(replacement: replacement)
         } catch {
             entry.export.unpause()

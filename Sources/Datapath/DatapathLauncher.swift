@@ -13,6 +13,7 @@ public enum DatapathLauncher {
     /// should reap it (`waitpid`); one that exits first leaves it to init.
     ///
     /// - Parameters:
+    ///   - srDescriptor: the SR descriptor file the daemon opens its exports through (`--sr`).
     ///   - tcp: `[HOST:]PORT` to serve NBD on TCP as well (`--tcp`); port 0 picks a free one,
     ///     which `status` reports.
     ///   - startupTimeout: seconds to wait for the control socket to answer.
@@ -20,7 +21,7 @@ public enum DatapathLauncher {
     ///   does not answer in time (it is then killed).
     public static func spawn(
         executable: String, socketPath: String, controlPath: String, pidFile: String, logPath: String,
-        exports: [ExportSpec] = [], tcp: String? = nil, startupTimeout: Double = 5
+        exports: [ExportSpec] = [], srDescriptor: String? = nil, tcp: String? = nil, startupTimeout: Double = 5
     ) throws(DatapathError) -> pid_t {
         // The daemon runs from "/" (so it never pins the caller's working directory, an SR
         // mount perhaps), so every path it is given is made absolute here.
@@ -28,12 +29,12 @@ public enum DatapathLauncher {
             executable, "--socket", absolute(socketPath), "--control", absolute(controlPath), "--pidfile",
             absolute(pidFile),
         ]
+        if let srDescriptor { arguments += ["--sr", absolute(srDescriptor)] }
         if let tcp { arguments += ["--tcp", tcp] }
         for export in exports {
-            arguments += [
-                "--export",
-                ExportSpec(name: export.name, path: absolute(export.path), readOnly: export.readOnly).description,
-            ]
+            // With --sr an export names a volume, which stays as it is.
+            let leaf = srDescriptor == nil ? absolute(export.path) : export.path
+            arguments += ["--export", ExportSpec(name: export.name, path: leaf, readOnly: export.readOnly).description]
         }
         let pid = try DetachedProcess.spawn(executable, arguments: arguments, logPath: logPath)
         let client = DatapathClient(controlPath: controlPath, connectTimeout: 0.5, replyTimeout: startupTimeout)

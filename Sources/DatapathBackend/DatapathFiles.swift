@@ -4,7 +4,8 @@ import SM
 
 /// The files of one VDI's datapath daemon, all under the host's datapath directory and named
 /// by the VDI's uuid (VDI uuids are unique across SRs): the NBD socket consumers connect to,
-/// the control socket SM drives it through, its pid file, its log, and the SR it serves for.
+/// the control socket SM drives it through, its pid file, its log, and the descriptor of the SR
+/// it serves (`SRDescriptor`).
 public struct DatapathFiles: Sendable, Hashable {
     public let directory: String
     public let vdiUUID: String
@@ -18,7 +19,8 @@ public struct DatapathFiles: Sendable, Hashable {
     public var control: String { path("control") }
     public var pidFile: String { path("pid") }
     public var log: String { path("log") }
-    /// Holds the uuid of the SR the VDI belongs to, so an SR's daemons can be found.
+    /// The descriptor of the SR the VDI belongs to (mode 0600): how the daemon opens the SR,
+    /// and how an SR's daemons are found.
     public var srFile: String { path("sr") }
 
     /// The consumer's NBD URI, as blktap's `params_nbd`.
@@ -57,18 +59,12 @@ public struct DatapathFiles: Sendable, Hashable {
         let names = (try? SystemCall.directoryEntries(directory)) ?? []
         return names.filter { $0.hasSuffix(".sr") }
             .map { DatapathFiles(directory: directory, vdiUUID: String($0.dropLast(3))) }
-            .filter { TextFile.read($0.srFile) == srUUID }
+            .filter { (try? SRDescriptor.read(from: $0.srFile))?.srUUID == srUUID }
     }
 }
 
-/// Small whole-file reads and writes for the daemon's bookkeeping files.
+/// Appends to the daemon's log, whoever holds it open.
 enum TextFile {
-    static func read(_ path: String) -> String? {
-        guard let bytes = SmallFile.read(path, limit: 256) else { return nil }
-        let text = String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        return text
-    }
-
     /// Appends `text` and a newline, creating the file (mode 0600) if need be.
     static func append(_ text: String, to path: String) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -76,16 +72,5 @@ enum TextFile {
         defer { close(descriptor) }
         let bytes = Array((text + "\n").utf8)
         _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-    }
-
-    /// Writes `text` and a newline; the file is mode 0600 whatever the umask (the `fchmod`
-    /// covers one an earlier version made with another mode).
-    static func write(_ text: String, to path: String) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        let bytes = Array((text + "\n").utf8)
-        guard fchmod(descriptor, 0o600) == 0 else { return false }
-        return bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) } == bytes.count
     }
 }

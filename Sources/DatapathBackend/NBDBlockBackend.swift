@@ -3,11 +3,13 @@ import Glibc
 import SM
 
 /// The NBD datapath behind the `BlockBackend` seam, as blktap2's tapdisk is in the reference:
-/// `attach` starts one `sm-datapathd` for the VDI (listening, serving nothing yet) and answers
-/// its NBD URI; `activate` opens the VDI's chain in it (read-only or read-write); `pause` holds
-/// its I/O while SM changes the chain, `unpause` re-opens the chain from the leaf's path (a
-/// snapshot or revert put a new file there); `deactivate` closes the export; `detach` stops the
-/// daemon. Reference counts are the path backend's, in the host's refcount directory.
+/// `attach` starts one `sm-datapathd` for the VDI (listening, serving nothing yet), handed the
+/// SR's descriptor as a 0600 file (`--sr`), and answers its NBD URI; `activate` has it open the
+/// VDI's leaf volume and chain through the SR's driver and container (read-only or read-write);
+/// `pause` holds its I/O while SM changes the chain, `unpause` re-opens the chain from the leaf
+/// volume (a snapshot or revert put a new one under its name); `deactivate` closes the export;
+/// `detach` stops the daemon. Reference counts are the path backend's, in the host's refcount
+/// directory.
 ///
 /// A daemon that died, or does not answer within `timeout` (stopped, wedged), is reported
 /// (`TapdiskFailed`, 453) by every call that needs it, never replaced behind the consumer's
@@ -48,7 +50,7 @@ public struct NBDBlockBackend: BlockBackend {
         } else {
             do {
                 stopDaemon(files)
-                try startDaemon(files, srUUID: vdi.srUUID)
+                try startDaemon(files, descriptor: try descriptor(of: vdi))
             } catch {
                 try? counts.detach(vdi)
                 throw error
@@ -81,9 +83,9 @@ public struct NBDBlockBackend: BlockBackend {
         }
         let daemon = try liveDaemon(files(for: vdi.uuid), vdi.uuid)
         if !state.isActive {
-            let path = try leafPath(vdi)
-            _ = try daemon.call("serve VDI \(vdi.uuid) from \(path)", refusal: .vdiUnavailable) {
-                (client) throws(DatapathError) in try client.open(export: vdi.uuid, path: path, readOnly: !writable)
+            let volume = vdi.volume
+            _ = try daemon.call("serve VDI \(vdi.uuid) from \(volume)", refusal: .vdiUnavailable) {
+                (client) throws(DatapathError) in try client.open(export: vdi.uuid, path: volume, readOnly: !writable)
             }
         }
         do { try counts.activate(vdi, writable: writable) } catch {
@@ -120,9 +122,9 @@ public struct NBDBlockBackend: BlockBackend {
     /// paused does nothing.
     public func unpause(_ vdi: BackendVDI) throws(SRError) {
         let daemon = try liveDaemon(files(for: vdi.uuid), vdi.uuid)
-        let path = try leafPath(vdi)
-        _ = try daemon.call("resume VDI \(vdi.uuid) on \(path)") { (client) throws(DatapathError) in
-            try client.unpause(export: vdi.uuid, path: path)
+        let volume = vdi.volume
+        _ = try daemon.call("resume VDI \(vdi.uuid) on \(volume)") { (client) throws(DatapathError) in
+            try client.unpause(export: vdi.uuid, path: volume)
         }
         try counts.unpause(vdi)
     }
@@ -182,19 +184,22 @@ public struct NBDBlockBackend: BlockBackend {
         try LiveDaemon(files, vdiUUID: vdiUUID, timeout: timeout)
     }
 
-    func startDaemon(_ files: DatapathFiles, srUUID: String) throws(SRError) {
+    /// Starts the VDI's daemon for the SR `descriptor` describes, written to the daemon's `.sr`
+    /// file (mode 0600) for it to read: device-config may hold secrets, and command lines are
+    /// public.
+    func startDaemon(_ files: DatapathFiles, descriptor: SRDescriptor) throws(SRError) {
         guard let executable else {
             throw SRError(
                 .tapdiskFailed, opterr: "\(DatapathExecutable.name) not found: install it beside sm or set SM_DATAPATHD")
         }
         try files.prepareDirectory()
-        guard TextFile.write(srUUID, to: files.srFile) else {
-            throw SRError(.tapdiskFailed, opterr: "cannot write in \(files.directory): \(String(cString: strerror(errno)))")
+        do { try descriptor.write(to: files.srFile) } catch {
+            throw SRError(.tapdiskFailed, opterr: error.opterr ?? error.faultString)
         }
         do {
             _ = try DatapathLauncher.spawn(
                 executable: executable, socketPath: files.socket, controlPath: files.control, pidFile: files.pidFile,
-                logPath: files.log)
+                logPath: files.log, srDescriptor: files.srFile)
         } catch {
             unlink(files.srFile)
             throw SRError(.tapdiskFailed, opterr: "\(error)")
@@ -207,10 +212,11 @@ public struct NBDBlockBackend: BlockBackend {
         DaemonStopper(files: files, timeout: timeout).stop()
     }
 
-    func leafPath(_ vdi: BackendVDI) throws(SRError) -> String {
-        guard let path = vdi.container.hostPath(of: vdi.volume) else {
-            throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) has no path on this host")
+    /// How the daemon opens the VDI's SR: only a VDI reached through its driver has one.
+    func descriptor(of vdi: BackendVDI) throws(SRError) -> SRDescriptor {
+        guard let descriptor = vdi.descriptor else {
+            throw SRError(.vdiUnavailable, opterr: "VDI \(vdi.uuid) was not opened through an SR driver (no SR descriptor)")
         }
-        return path
+        return descriptor
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import SM
+import SMDrivers
 
 /// `sm install-plugins DIR`: the `<Type>SR` links a toolstack finds its plugins by.
 struct InstallPluginsCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import DatapathBackend
 import Glibc
 import SM
 import SMAPI
+import SMDrivers
 
 /// The `sm` executable's one entry: the name it was run by picks the front.
 public enum SMEntryPoint {
@@ -30,16 +31,25 @@ public enum SMEntryPoint {
 
     /// Ends standard output and starts the upkeep the command left (`AfterReply`) in a
     /// detached `sm sr-upkeep`, so neither the caller reading the reply nor one waiting for
-    /// this process to exit waits for it.
-    static func finishReply() {
+    /// this process to exit waits for it. The SR's descriptor goes to it as a 0600 file in the
+    /// host's state directory, which it removes once read.
+    static func finishReply(paths: HostPaths = .fromEnvironment()) {
         fflush(nil)
         for upkeep in AfterReply.take() {
             guard let executable = DatapathExecutable.ownExecutable() else { return }
+            let directory = paths.stateDirectory + "/upkeep"
+            let file = "\(directory)/\(upkeep.descriptor.srUUID)-\(Identifier.newUUID()).sr"
+            do throws(SRError) {
+                try SystemCall.makeDirectories(directory, code: .smGeneral)
+                try upkeep.descriptor.write(to: file)
+            } catch {
+                continue
+            }
             let sizes = upkeep.sizes.map(String.init).joined(separator: ",")
-            _ = try? DetachedProcess.spawn(
-                executable,
-                arguments: ["sm", "sr-upkeep", "sr=\(upkeep.srUUID)", "directory=\(upkeep.directory)", "size=\(sizes)"],
-                logPath: "/dev/null")
+            let arguments = ["sm", "sr-upkeep", "sr=\(upkeep.descriptor.srUUID)", "descriptor=\(file)", "size=\(sizes)"]
+            if (try? DetachedProcess.spawn(executable, arguments: arguments, logPath: "/dev/null")) == nil {
+                unlink(file)
+            }
         }
     }
 

@@ -32,12 +32,18 @@ public struct BackendVDI: Sendable {
     public var storageType: String
     public var record: VDIRecord
     public var container: any VolumeContainer
+    /// How a process started afresh (the datapath daemon) opens the SR through its driver.
+    public var descriptor: SRDescriptor?
 
-    public init(srUUID: String, storageType: String, record: VDIRecord, container: any VolumeContainer) {
+    public init(
+        srUUID: String, storageType: String, record: VDIRecord, container: any VolumeContainer,
+        descriptor: SRDescriptor? = nil
+    ) {
         self.srUUID = srUUID
         self.storageType = storageType
         self.record = record
         self.container = container
+        self.descriptor = descriptor
     }
 
     public var uuid: String { record.uuid }

@@ -16,7 +16,7 @@ extension SRHost {
     /// After the reply, makes the spare leaves a snapshot of a VDI of `size` will take, so that
     /// snapshot writes headers only (`SpareLeaves`).
     public func scheduleSpares(_ engine: SREngine, forSize size: UInt64) {
-        AfterReply.scheduleSpares(srUUID: engine.srUUID, container: engine.container, size: size)
+        AfterReply.scheduleSpares(engine, size: size)
     }
 
     /// Creates a VDI holding `source`'s content (see `SREngine.importVDI`).
@@ -132,7 +132,9 @@ extension SRHost {
 
     /// The VDI as the backend sees it.
     public func backendVDI(_ engine: SREngine, _ record: VDIRecord) -> BackendVDI {
-        BackendVDI(srUUID: engine.srUUID, storageType: driver.typeName, record: record, container: engine.container)
+        BackendVDI(
+            srUUID: engine.srUUID, storageType: driver.typeName, record: record, container: engine.container,
+            descriptor: engine.descriptor)
     }
 
     /// The VDI's state with the backend on this host.

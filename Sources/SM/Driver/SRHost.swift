@@ -48,7 +48,7 @@ public struct SRHost: Sendable {
     ) throws(SRError) -> T {
         try locked(srUUID) { () throws(SRError) in
             let storage = try driver.storage(srUUID: srUUID, deviceConfig: deviceConfig)
-            let engine = try engine(srUUID: srUUID, storage: storage)
+            let engine = try engine(srUUID: srUUID, storage: storage, deviceConfig: deviceConfig)
             resumeInterruptedPauses(engine)
             return try body(engine)
         }
@@ -88,7 +88,7 @@ public struct SRHost: Sendable {
     public func attachSR(uuid: String, deviceConfig: [String: String]) throws(SRError) -> SRRecord {
         try locked(uuid) { () throws(SRError) in
             let storage = try driver.attach(srUUID: uuid, deviceConfig: deviceConfig)
-            let engine = try engine(srUUID: uuid, storage: storage)
+            let engine = try engine(srUUID: uuid, storage: storage, deviceConfig: deviceConfig)
             if isMaster { _ = try? engine.scan() }
             return engine.sr
         }
@@ -113,7 +113,7 @@ public struct SRHost: Sendable {
     public func deleteSR(uuid: String, deviceConfig: [String: String]) throws(SRError) {
         try locked(uuid) { () throws(SRError) in
             let storage = try driver.attach(srUUID: uuid, deviceConfig: deviceConfig)
-            let engine = try engine(srUUID: uuid, storage: storage)
+            let engine = try engine(srUUID: uuid, storage: storage, deviceConfig: deviceConfig)
             _ = try engine.scan()
             let visible = engine.vdis.filter { !$0.hidden }
             guard visible.isEmpty else {
@@ -127,10 +127,12 @@ public struct SRHost: Sendable {
     }
 
     /// Loads the SR's engine from its storage.
-    func engine(srUUID: String, storage: SRStorage) throws(SRError) -> SREngine {
-        try SREngine.load(
+    func engine(srUUID: String, storage: SRStorage, deviceConfig: [String: String]) throws(SRError) -> SREngine {
+        let engine = try SREngine.load(
             srUUID: srUUID, container: storage.container, metadataStore: storage.metadataStore, journal: storage.journal,
             recovering: isMaster)
+        engine.descriptor = SRDescriptor(type: driver.typeName, srUUID: srUUID, deviceConfig: deviceConfig)
+        return engine
     }
 
     /// The VDIs of the SR (by their volumes) attached or active on this host.

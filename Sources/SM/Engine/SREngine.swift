@@ -18,6 +18,9 @@ public final class SREngine: @unchecked Sendable {
     public var chainDepthLimit = Chain.defaultDepthLimit
     /// A hook for crash tests: called at each named step of a multi-step operation.
     public var faultPoint: FaultPoint = .environment
+    /// How a process started afresh opens this SR again through its driver (the datapath
+    /// daemon, the after-reply upkeep); nil for an engine opened on a bare container.
+    public var descriptor: SRDescriptor?
     let state: Mutex<SRMetadata>
     /// Intents begun or found pending and not yet completed: the ones a commit may keep marked.
     let openIntents = Mutex<Set<String>>([])

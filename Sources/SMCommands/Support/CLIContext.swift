@@ -1,18 +1,5 @@
-import ExtDriver
 import SM
-
-/// The drivers this `sm` serves, by SR type.
-public enum SMDrivers {
-    /// Every driver, with the host's paths.
-    public static func all(paths: HostPaths = .fromEnvironment()) -> [any SRDriver] {
-        [ExtDriver.fromEnvironment(paths)]
-    }
-
-    /// The driver of SR type `type` (`ext`), nil when none serves it.
-    public static func driver(forType type: String, paths: HostPaths = .fromEnvironment()) -> (any SRDriver)? {
-        all(paths: paths).first { $0.typeName == type }
-    }
-}
+import SMDrivers
 
 /// What every CLI command works with: the host's paths, its SR registry, and the SR hosts.
 struct CLIContext {

@@ -5,13 +5,15 @@ import VHD
 /// Opens what a path names as an NBD export: a `*.vhd` as its chain (parents resolved from the
 /// leaf's locators, confined to the leaf's directory, as an SR keeps a chain in one directory),
 /// anything else (a `*.raw` file, a block device) as a raw store.
-public enum ExportOpener {
+public struct PathExportSource: ExportSource {
+    public init() {}
+
+    public var name: String { "paths" }
+
     /// The export for `path`; `readOnly` opens every file read-only. Parents of a VHD that
     /// `previous` (the export being replaced) already has open, and that no one changed since,
     /// are reused rather than read again (`Chain.open(leaf:resolver:reusing:)`).
-    ///
-    /// - Throws: `DatapathError.openFailed` naming the path and what was wrong with it.
-    public static func open(path: String, readOnly: Bool, previous: (any NBDExport)? = nil) throws(DatapathError)
+    public func open(_ path: String, readOnly: Bool, previous: (any NBDExport)? = nil) throws(DatapathError)
         -> any NBDExport
     {
         guard !path.isEmpty else { throw .openFailed(path: path, message: "empty path") }
@@ -21,15 +23,24 @@ public enum ExportOpener {
         } catch {
             throw .openFailed(path: path, message: error.description)
         }
-        guard isVHD(path) else { return StoreExport(store: store, readOnly: readOnly) }
+        guard Self.isVHD(path) else { return StoreExport(store: store, readOnly: readOnly) }
+        let directory = FileParentResolver.directory(of: FileParentResolver.canonicalPath(path) ?? path)
+        return try Self.chainExport(
+            leaf: store, name: path, resolver: FileParentResolver(confinement: directory), readOnly: readOnly,
+            previous: previous)
+    }
+
+    /// A VHD leaf on `leaf` and the parents `resolver` finds, as one export.
+    public static func chainExport(
+        leaf: any BlockStore, name: String, resolver: any ParentResolver, readOnly: Bool, previous: (any NBDExport)?
+    ) throws(DatapathError) -> any NBDExport {
         do {
-            let leaf = try Image.open(store: store, name: path, options: readOnly ? .readOnly : .readWrite)
-            let directory = FileParentResolver.directory(of: FileParentResolver.canonicalPath(path) ?? path)
+            let image = try Image.open(store: leaf, name: name, options: readOnly ? .readOnly : .readWrite)
             let reusable = (previous as? ChainExport)?.layers ?? []
-            let chain = try Chain.open(leaf: leaf, resolver: FileParentResolver(confinement: directory), reusing: reusable)
+            let chain = try Chain.open(leaf: image, resolver: resolver, reusing: reusable)
             return ChainExport(chain: chain, readOnly: readOnly)
         } catch {
-            throw .openFailed(path: path, message: error.description)
+            throw .openFailed(path: name, message: error.description)
         }
     }
 
