@@ -11,7 +11,7 @@ import VHD
 @Suite(.enabled(if: RunningDaemon.ready, Comment(rawValue: RunningDaemon.missing)), .timeLimit(.minutes(2)))
 struct DaemonControlTests {
     @Test func openStatusAndCloseThroughTheClient() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let raw = try daemon.rawFile("a.raw", size: 8 << 20)
         let vhd = try daemon.vhdFile("b.vhd", size: 32 << 20, fill: 0x42)
         let opened = try daemon.client.open(export: "a", path: raw)
@@ -45,14 +45,14 @@ struct DaemonControlTests {
     }
 
     @Test func closeDisconnectsAClientAtItsNextRequest() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let raw = try daemon.rawFile("a.raw", size: 8 << 20)
         try daemon.client.open(export: "a", path: raw)
         try daemon.client.pause(export: "a")
         // The writer connects and sends its first write, which the pause holds; close then
         // drops the connection and qemu-io fails instead of hanging.
         let writer = try Tool.require("qemu-io").start(["-f", "raw", "-c", "write -P 0x33 0 64k", daemon.uri("a")])
-        usleep(500_000)
+        try await Task.sleep(for: .microseconds(500_000))
         #expect(writer.isRunning)
         try daemon.client.close(export: "a")
         let result = try await writer.wait(timeout: 20)
@@ -60,7 +60,7 @@ struct DaemonControlTests {
     }
 
     @Test func statsCountWhatTheClientsDid() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let raw = try daemon.rawFile("a.raw", size: 8 << 20)
         try daemon.client.open(export: "a", path: raw)
         _ = try await Tool.require("qemu-io").run(
@@ -81,14 +81,14 @@ struct DaemonControlTests {
     }
 
     @Test func pauseHoldsAWriterWithoutFailingItAndUnpauseReleasesIt() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let vhd = try daemon.vhdFile("a.vhd", size: 64 << 20, fill: 0x01)
         try daemon.client.open(export: "a", path: vhd)
         #expect(try daemon.client.pause(export: "a").paused)
         var commands: [String] = []
         for index in 0..<32 { commands += ["-c", "write -P \(index + 1) \(index * 2)M 256k"] }
         let writer = try Tool.require("qemu-io").start(["-f", "raw"] + commands + [daemon.uri("a")])
-        usleep(700_000)
+        try await Task.sleep(for: .microseconds(700_000))
         #expect(writer.isRunning, "the writer is held, not failed")
         #expect(try daemon.client.statistics(export: "a")["a"]?.writes == 0)
         #expect(try daemon.client.status().exports.first?.paused == true)
@@ -103,7 +103,7 @@ struct DaemonControlTests {
     }
 
     @Test func pauseAndUnpauseUnderARunningWriterLoseNothing() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let vhd = try daemon.vhdFile("a.vhd", size: 128 << 20, fill: 0x01)
         try daemon.client.open(export: "a", path: vhd)
         var commands: [String] = []
@@ -112,7 +112,7 @@ struct DaemonControlTests {
         var cycles = 0
         while writer.isRunning && cycles < 20 {
             try daemon.client.pause(export: "a")
-            usleep(20_000)
+            try await Task.sleep(for: .microseconds(20_000))
             try daemon.client.unpause(export: "a")
             cycles += 1
         }
@@ -126,7 +126,7 @@ struct DaemonControlTests {
     }
 
     @Test func unpauseFromANewPathServesTheNewChain() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let first = try daemon.vhdFile("a.vhd", size: 16 << 20, fill: 0xaa)
         let second = try daemon.vhdFile("b.vhd", size: 24 << 20, fill: 0xbb)
         try daemon.client.open(export: "vdi", path: first)
@@ -144,7 +144,7 @@ struct DaemonControlTests {
     }
 
     @Test func aFailedReopenLeavesTheExportPausedForARetry() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let first = try daemon.vhdFile("a.vhd", size: 16 << 20, fill: 0xaa)
         try daemon.client.open(export: "vdi", path: first)
         try daemon.client.pause(export: "vdi")
@@ -156,7 +156,7 @@ struct DaemonControlTests {
     }
 
     @Test func refreshPicksUpAnOnlineResize() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let vhd = try daemon.vhdFile("a.vhd", size: 16 << 20, fill: 0x5c, preallocatedSize: 64 << 20)
         let raw = try daemon.rawFile("b.raw", size: 4 << 20)
         try daemon.client.open(export: "vhd", path: vhd)
@@ -175,7 +175,7 @@ struct DaemonControlTests {
     }
 
     @Test func malformedRequestsGetSpecificErrorsAndTheDaemonKeepsServing() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let socket = try ControlSocket.connect(path: daemon.controlPath, timeout: 2)
         socket.setReceiveTimeout(10)
         let cases: [(String, String)] = [

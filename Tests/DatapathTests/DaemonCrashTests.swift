@@ -14,7 +14,7 @@ struct DaemonCrashTests {
     static let writeSize = 96 << 10
 
     @Test func aVHDChecksAfterTheDaemonIsKilledMidWrites() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let vhd = try daemon.vhdFile("a.vhd", size: 256 << 20, fill: 0x01)
         try daemon.client.open(export: "vdi", path: vhd)
         var commands: [String] = []
@@ -22,10 +22,10 @@ struct DaemonCrashTests {
         for index in 0..<Self.writes { commands += ["-c", "write -P \(Self.fill(index)) \(index * 2 + 1)M 96k"] }
         let writer = try Tool.require("qemu-io").start(["-f", "raw"] + commands + [daemon.uri("vdi")])
         while try (daemon.client.statistics(export: "vdi")["vdi"]?.writes ?? 0) < 10 && writer.isRunning {
-            usleep(1000)
+            try await Task.sleep(for: .microseconds(1000))
         }
         let killedMidWrites = writer.isRunning
-        _ = try #require(daemon.signalAndReap(SIGKILL))
+        _ = try #require(try await daemon.signalledAndReaped(SIGKILL))
         _ = try? await writer.wait(timeout: 20)
         #expect(killedMidWrites, "the writer had finished before the kill; the test proves less")
 

@@ -11,7 +11,7 @@ import Testing
 @Suite(.enabled(if: RunningDaemon.ready, Comment(rawValue: RunningDaemon.missing)), .timeLimit(.minutes(2)))
 struct DaemonLifecycleTests {
     @Test func launchedDetachedItAnswersStatusAndWritesItsPidfile() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let status = try daemon.client.status()
         #expect(status.pid == daemon.pid)
         #expect(status.version == DatapathDaemon.version)
@@ -35,7 +35,7 @@ struct DaemonLifecycleTests {
         let lock = open(lockPath, O_RDWR | O_CREAT, 0o644)
         #expect(lock >= 0)
         defer { close(lock) }
-        let daemon = try RunningDaemon(directory: directory)
+        let daemon = try await RunningDaemon.started(directory: directory)
         let cwd = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon.pid)/cwd")
         #expect(cwd == "/")
         let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.pid)/fd")
@@ -52,7 +52,7 @@ struct DaemonLifecycleTests {
         let directory = try TemporaryDirectory(prefix: "datapath")
         let raw = directory.path(for: "disk.raw")
         _ = try FileBlockStore.create(path: raw, size: 4 << 20)
-        let daemon = try RunningDaemon(
+        let daemon = try await RunningDaemon.started(
             directory: directory, exports: [ExportSpec(name: "disk", path: raw, readOnly: true)])
         #expect(
             try daemon.client.status().exports
@@ -60,9 +60,9 @@ struct DaemonLifecycleTests {
         let status: Int32?
         if viaControl {
             try daemon.client.shutdown()
-            status = daemon.reap()
+            status = try await daemon.reaped()
         } else {
-            status = daemon.signalAndReap(SIGTERM)
+            status = try await daemon.signalledAndReaped(SIGTERM)
         }
         let exited = try #require(status, "the daemon did not exit; log:\n\(daemon.log)")
         #expect(exited == 0, "wait status \(exited); log:\n\(daemon.log)")
@@ -73,14 +73,14 @@ struct DaemonLifecycleTests {
     }
 
     @Test func shutdownWithAPausedExportFailsTheHeldRequestInsteadOfHanging() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let raw = try daemon.rawFile("a.raw", size: 4 << 20)
         try daemon.client.open(export: "a", path: raw)
         try daemon.client.pause(export: "a")
         let writer = try Tool.require("qemu-io").start(["-f", "raw", "-c", "write -P 0x44 0 64k", daemon.uri("a")])
-        usleep(500_000)
+        try await Task.sleep(for: .microseconds(500_000))
         #expect(writer.isRunning, "held by the pause")
-        let status = try #require(daemon.signalAndReap(SIGTERM), "the daemon hung; log:\n\(daemon.log)")
+        let status = try #require(try await daemon.signalledAndReaped(SIGTERM), "the daemon hung; log:\n\(daemon.log)")
         #expect(status == 0)
         await #expect(!(try writer.wait(timeout: 20).succeeded))
     }
@@ -97,8 +97,8 @@ struct DaemonLifecycleTests {
     }
 
     @Test func afterSIGKILLTheClientReportsUnreachableAndANewDaemonReplacesTheStaleSockets() async throws {
-        let daemon = try RunningDaemon()
-        _ = try #require(daemon.signalAndReap(SIGKILL))
+        let daemon = try await RunningDaemon.started()
+        _ = try #require(try await daemon.signalledAndReaped(SIGKILL))
         #expect(FileManager.default.fileExists(atPath: daemon.controlPath), "SIGKILL leaves the socket file")
         #expect(DatapathLauncher.runningPID(pidFile: daemon.pidFile) == nil)
         #expect {
@@ -107,13 +107,13 @@ struct DaemonLifecycleTests {
             guard case .unreachable(let path, let errno) = error as? DatapathError else { return false }
             return path == daemon.controlPath && errno == ECONNREFUSED
         }
-        try daemon.relaunch()
+        try await daemon.relaunched()
         #expect(try daemon.client.status().pid == daemon.pid)
         #expect(daemon.log.contains("removing stale socket \(daemon.controlPath)"))
     }
 
     @Test func aSecondDaemonOnLiveSocketsRefusesToStartAndTheFirstKeepsServing() async throws {
-        let daemon = try RunningDaemon()
+        let daemon = try await RunningDaemon.started()
         let raw = try daemon.rawFile("a.raw", size: 4 << 20)
         try daemon.client.open(export: "a", path: raw)
         #expect {
@@ -127,7 +127,7 @@ struct DaemonLifecycleTests {
     }
 
     @Test func withTCPItServesTheSameExportsOnTheLoopbackPortStatusReports() async throws {
-        let daemon = try RunningDaemon(tcp: "0")
+        let daemon = try await RunningDaemon.started(tcp: "0")
         let raw = try daemon.rawFile("a.raw", size: 4 << 20, fill: 0x3c)
         try daemon.client.open(export: "a", path: raw, readOnly: true)
         let port = try #require(try daemon.client.status().tcpPort)

@@ -53,6 +53,29 @@ final class RunningDaemon: @unchecked Sendable {
         }
     }
 
+    /// Starts a daemon (`init`) on a thread of its own: the start polls the control socket
+    /// until the daemon answers, which must not hold a thread of the shared pool.
+    static func started(
+        directory: TemporaryDirectory? = nil, exports: [ExportSpec] = [], tcp: String? = nil
+    ) async throws -> RunningDaemon {
+        try await onOwnThread { try RunningDaemon(directory: directory, exports: exports, tcp: tcp) }
+    }
+
+    /// `relaunch`, on a thread of its own.
+    func relaunched(exports: [ExportSpec] = []) async throws {
+        try await onOwnThread { try self.relaunch(exports: exports) }
+    }
+
+    /// `signalAndReap`, on a thread of its own.
+    func signalledAndReaped(_ signal: Int32, timeout: Double = 15) async throws -> Int32? {
+        try await onOwnThread { self.signalAndReap(signal, timeout: timeout) }
+    }
+
+    /// `reap`, on a thread of its own.
+    func reaped(timeout: Double = 15) async throws -> Int32? {
+        try await onOwnThread { self.reap(timeout: timeout) }
+    }
+
     /// Spawns a daemon on this fixture's paths.
     func launch(exports: [ExportSpec] = [], tcp: String? = nil) throws -> pid_t {
         try DatapathLauncher.spawn(

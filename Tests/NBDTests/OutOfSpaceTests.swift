@@ -1,5 +1,6 @@
 import BlockIO
 import Glibc
+import TestSupport
 import Testing
 import VHD
 
@@ -18,16 +19,20 @@ import VHD
     ]
 
     @Test(arguments: cases)
-    func aVHDLeafOnAFullStoreRepliesENOSPC(storeErrno: Int32?, expected: UInt32) throws {
-        let store = FaultInjectingBlockStore(base: MemoryBlockStore(), name: "leaf")
-        let image = try Create.image(on: store, options: .init(virtualSize: Self.size))
-        try Self.writeThroughServer(ChainExport(chain: Chain(layers: [image])), store: store, storeErrno, expected)
+    func aVHDLeafOnAFullStoreRepliesENOSPC(storeErrno: Int32?, expected: UInt32) async throws {
+        try await onOwnThread {
+            let store = FaultInjectingBlockStore(base: MemoryBlockStore(), name: "leaf")
+            let image = try Create.image(on: store, options: .init(virtualSize: Self.size))
+            try Self.writeThroughServer(ChainExport(chain: Chain(layers: [image])), store: store, storeErrno, expected)
+        }
     }
 
     @Test(arguments: cases)
-    func aRawVolumeOnAFullStoreRepliesENOSPC(storeErrno: Int32?, expected: UInt32) throws {
-        let store = FaultInjectingBlockStore(base: MemoryBlockStore(size: Self.size), name: "raw")
-        try Self.writeThroughServer(StoreExport(store: store), store: store, storeErrno, expected)
+    func aRawVolumeOnAFullStoreRepliesENOSPC(storeErrno: Int32?, expected: UInt32) async throws {
+        try await onOwnThread {
+            let store = FaultInjectingBlockStore(base: MemoryBlockStore(size: Self.size), name: "raw")
+            try Self.writeThroughServer(StoreExport(store: store), store: store, storeErrno, expected)
+        }
     }
 
     /// Fills the store (every write from now on fails with `storeErrno`), sends a WRITE and
