@@ -22,13 +22,15 @@ let package = Package(
     ],
     targets: [
         .target(name: "BlockIO", swiftSettings: strict),
+        .target(name: "Processes", swiftSettings: strict),
+        .target(name: "Sockets", swiftSettings: strict),
         .target(name: "VHDFormat", swiftSettings: strict),
         .target(name: "VHD", dependencies: ["VHDFormat", "BlockIO"], swiftSettings: strict),
         .target(name: "VHDUtilCommands", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
-        .target(name: "SM", dependencies: ["VHD", "VHDFormat", "BlockIO"], swiftSettings: strict),
+        .target(name: "SM", dependencies: ["VHD", "VHDFormat", "BlockIO", "Processes"], swiftSettings: strict),
         .target(name: "XMLRPC", swiftSettings: strict),
-        .target(name: "NBD", dependencies: ["VHD", "BlockIO"], swiftSettings: strict),
-        .target(name: "Datapath", dependencies: ["NBD", "VHD", "BlockIO"], swiftSettings: strict),
+        .target(name: "NBD", dependencies: ["VHD", "BlockIO", "Sockets"], swiftSettings: strict),
+        .target(name: "Datapath", dependencies: ["NBD", "VHD", "BlockIO", "Processes", "Sockets"], swiftSettings: strict),
         .target(name: "DatapathBackend", dependencies: ["SM", "Datapath"], swiftSettings: strict),
         .target(name: "SMAPI", dependencies: ["SM", "XMLRPC"], swiftSettings: strict),
         .target(name: "ExtDriver", dependencies: ["SM", "VHD", "BlockIO"], path: "Sources/Drivers/ext", swiftSettings: strict),
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "SMCommands",
             dependencies: [
-                "SM", "SMAPI", "SMDrivers", "DatapathBackend", "Datapath", "VHD", "BlockIO",
+                "SM", "SMAPI", "SMDrivers", "DatapathBackend", "Datapath", "Processes", "VHD", "BlockIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -62,7 +64,7 @@ let package = Package(
             name: "VHDUtilCommandsTests", dependencies: ["VHDUtilCommands", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "SMTests", dependencies: ["SM", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(name: "XMLRPCTests", dependencies: ["XMLRPC", "TestSupport"]),
-        .testTarget(name: "NBDTests", dependencies: ["NBD", "VHD", "BlockIO", "TestSupport"]),
+        .testTarget(name: "NBDTests", dependencies: ["NBD", "Sockets", "VHD", "BlockIO", "TestSupport"]),
         .testTarget(
             name: "DatapathTests",
             dependencies: ["Datapath", "DatapathBackend", "SM", "NBD", "VHD", "BlockIO", "TestSupport"]),

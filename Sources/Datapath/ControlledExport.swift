@@ -1,5 +1,6 @@
 import Foundation
 import NBD
+import Sockets
 
 /// An export with a pause gate and I/O counters in front of an inner export (a `ChainExport`
 /// or a `StoreExport`) that can be swapped while paused.

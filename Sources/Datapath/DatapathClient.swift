@@ -1,4 +1,5 @@
 import Glibc
+import Sockets
 
 /// The SM core's handle on a datapath daemon: one typed method per control operation, each a
 /// request/reply on a fresh connection to the control socket (so a restarted daemon is picked

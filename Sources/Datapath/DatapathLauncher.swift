@@ -1,4 +1,5 @@
 import Foundation
+import Processes
 
 /// Starts `sm-datapathd` detached from the caller (the SM process that attaches a VDI exits long
 /// before the VM stops using it) and waits until it answers on its control socket.
@@ -36,7 +37,10 @@ public enum DatapathLauncher {
             let leaf = srDescriptor == nil ? absolute(export.path) : export.path
             arguments += ["--export", ExportSpec(name: export.name, path: leaf, readOnly: export.readOnly).description]
         }
-        let pid = try DetachedProcess.spawn(executable, arguments: arguments, logPath: logPath)
+        let pid: pid_t
+        do { pid = try DetachedProcess.spawn(executable, arguments: arguments, logPath: logPath) } catch {
+            throw .launchFailed(reason: error.description, log: "")
+        }
         let client = DatapathClient(controlPath: controlPath, connectTimeout: 0.5, replyTimeout: startupTimeout)
         let deadline = Date().addingTimeInterval(startupTimeout)
         while Date() < deadline {

@@ -1,3 +1,4 @@
+import Sockets
 /// The transmission phase: the connection's thread reads requests and either serves them itself,
 /// in order, batching the replies (`requestsInFlight` 1), or hands them to a `RequestPipeline`,
 /// which serves them concurrently. Each reply goes out whole under `sendLock`, in whatever
@@ -244,10 +245,10 @@ extension NBDConnection {
                 return
             }
             if !held.isEmpty {
-                try socket.write(held)
+                try NBDError.socket { () throws(SocketError) in try socket.write(held) }
                 held.removeAll(keepingCapacity: true)
             }
-            try socket.write(bytes)
+            try NBDError.socket { () throws(SocketError) in try socket.write(bytes) }
         }
     }
 
@@ -255,7 +256,7 @@ extension NBDConnection {
     func flushReplies() throws(NBDError) {
         try sendLock.withLock { (held) throws(NBDError) in
             guard !held.isEmpty else { return }
-            try socket.write(held)
+            try NBDError.socket { () throws(SocketError) in try socket.write(held) }
             held.removeAll(keepingCapacity: true)
         }
     }

@@ -1,4 +1,5 @@
 import Synchronization
+import Sockets
 
 /// One client connection: the fixed-newstyle handshake on the calling thread, then the
 /// transmission phase, its requests served in order on that thread or concurrently (see
@@ -14,7 +15,7 @@ final class NBDConnection: @unchecked Sendable {
     /// The options a client may send before choosing an export (nbdinfo --list sends two per export).
     static let maximumOptionCount = 1024
 
-    let socket: Socket
+    let socket: StreamSocket
     let lookup: (String) -> (any NBDExport)?
     let exportNames: () -> [String]
     /// Whether the server is shutting down: options get `ERR_SHUTDOWN`, requests `ESHUTDOWN`.
@@ -30,7 +31,7 @@ final class NBDConnection: @unchecked Sendable {
     var noZeroes = false
 
     init(
-        socket: Socket, lookup: @escaping (String) -> (any NBDExport)?, exportNames: @escaping () -> [String],
+        socket: StreamSocket, lookup: @escaping (String) -> (any NBDExport)?, exportNames: @escaping () -> [String],
         isShuttingDown: @escaping () -> Bool = { false }, requestsInFlight: Int = 1
     ) {
         self.requestsInFlight = requestsInFlight
@@ -43,9 +44,9 @@ final class NBDConnection: @unchecked Sendable {
     /// Serves until the client leaves or breaks the protocol; never throws.
     func run(handshakeTimeout: Double) {
         do {
-            try socket.setReceiveTimeout(handshakeTimeout)
+            try NBDError.socket { () throws(SocketError) in try socket.setReceiveTimeout(handshakeTimeout) }
             guard let (name, export) = try negotiate() else { return }
-            try socket.setReceiveTimeout(0)
+            try NBDError.socket { () throws(SocketError) in try socket.setReceiveTimeout(0) }
             try transmit(export, contextSelected: allocationContextExport == name)
         } catch {
             // A closed or broken stream ends this connection only.
@@ -56,20 +57,20 @@ final class NBDConnection: @unchecked Sendable {
 
     /// The handshake; returns the export chosen, or nil after ABORT.
     func negotiate() throws(NBDError) -> (String, any NBDExport)? {
-        try socket.write(Handshake.greeting())
-        var reader = WireReader(try socket.read(exactly: 4))
+        try NBDError.socket { () throws(SocketError) in try socket.write(Handshake.greeting()) }
+        var reader = WireReader(try NBDError.socket { () throws(SocketError) in try socket.read(exactly: 4) })
         let clientFlags = reader.u32() ?? 0
         guard clientFlags & ~(Handshake.clientFixedNewstyle | Handshake.clientNoZeroes) == 0 else {
             throw .protocolViolation("unknown client flags \(clientFlags)")
         }
         noZeroes = clientFlags & Handshake.clientNoZeroes != 0
         for _ in 0..<Self.maximumOptionCount {
-            var header = WireReader(try socket.read(exactly: 16))
+            var header = WireReader(try NBDError.socket { () throws(SocketError) in try socket.read(exactly: 16) })
             guard header.u64() == Handshake.optionMagic, let option = header.u32(), let length = header.u32() else {
                 throw .protocolViolation("bad option magic")
             }
             guard length <= maximumOptionLength else { throw .protocolViolation("option length \(length)") }
-            let data = try socket.read(exactly: Int(length))
+            let data = try NBDError.socket { () throws(SocketError) in try socket.read(exactly: Int(length)) }
             if let chosen = try handleOption(option, data: data) {
                 guard let export = chosen.export else { return nil }
                 return (chosen.name, export)
@@ -86,7 +87,8 @@ final class NBDConnection: @unchecked Sendable {
     /// Answers one option; a non-nil result ends the handshake (a nil export = ABORT).
     private func handleOption(_ option: UInt32, data: [UInt8]) throws(NBDError) -> Choice? {
         func reply(_ type: UInt32, _ payload: [UInt8] = []) throws(NBDError) {
-            try socket.write(optionReply(option, type: type, data: payload))
+            let bytes = optionReply(option, type: type, data: payload)
+            try NBDError.socket { () throws(SocketError) in try socket.write(bytes) }
         }
         func fail(_ type: UInt32, _ message: String) throws(NBDError) {
             try reply(type, Array(message.utf8.prefix(200)))
@@ -105,7 +107,7 @@ final class NBDConnection: @unchecked Sendable {
             writer.u64(export.size)
             writer.u16(TransmissionFlags.advertised(for: export).rawValue)
             if !noZeroes { writer.append([UInt8](repeating: 0, count: 124)) }
-            try socket.write(writer.bytes)
+            try NBDError.socket { () throws(SocketError) in try socket.write(writer.bytes) }
             return Choice(name: name, export: export)
         case OptionCode.abort:
             try? reply(OptionReplyType.ack)

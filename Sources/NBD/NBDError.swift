@@ -1,3 +1,6 @@
+import Glibc
+import Sockets
+
 /// Everything the NBD server reports: socket failures, protocol violations by the peer, and
 /// export failures carrying the NBD error value to put on the wire.
 public enum NBDError: Error, Sendable, Equatable {
@@ -20,4 +23,20 @@ public enum NBDErrno {
     public static let eoverflow: UInt32 = 75
     public static let enotsup: UInt32 = 95
     public static let eshutdown: UInt32 = 108
+}
+
+extension NBDError {
+    /// A socket's failure as the server reports it (a receive timeout as `recv`'s `EAGAIN`).
+    init(_ error: SocketError) {
+        switch error {
+        case .system(let call, let errno): self = .system(operation: call, errno: errno)
+        case .closed: self = .closed
+        case .timedOut: self = .system(operation: "recv", errno: EAGAIN)
+        }
+    }
+
+    /// Runs socket calls, reporting their failure as an `NBDError`.
+    static func socket<T>(_ body: () throws(SocketError) -> T) throws(NBDError) -> T {
+        do { return try body() } catch { throw NBDError(error) }
+    }
 }

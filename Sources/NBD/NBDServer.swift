@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Sockets
 
 /// An NBD server on a Unix socket (or, on request, TCP): fixed-newstyle handshake, exports
 /// looked up by name, one thread per connection, several connections at once.
@@ -32,8 +33,8 @@ public final class NBDServer: Sendable {
 
     private struct State {
         var exports: [String: any NBDExport]
-        var listener: Socket?
-        var connections: Set<Socket> = []
+        var listener: StreamSocket?
+        var connections: Set<StreamSocket> = []
         var threads = 0
         var stopping = false
         var port: UInt16?
@@ -106,16 +107,16 @@ public final class NBDServer: Sendable {
     ///
     /// - Throws: `NBDError.system` when the socket cannot be created, bound or listened on.
     public func start() throws(NBDError) {
-        let listener: Socket
+        let listener: StreamSocket
         var port: UInt16?
         switch endpoint {
         case .unix(let path):
             unlink(path)
-            listener = try Socket.unixStream()
+            listener = try NBDError.socket { () throws(SocketError) in try StreamSocket.unixStream() }
         case .tcp:
-            listener = try Socket.tcpStream()
+            listener = try NBDError.socket { () throws(SocketError) in try StreamSocket.tcpStream() }
         }
-        do {
+        do throws(SocketError) {
             switch endpoint {
             case .unix(let path):
                 // Whoever connects reads and writes the disk: only the owner may.
@@ -128,7 +129,7 @@ public final class NBDServer: Sendable {
             try listener.listen()
         } catch {
             listener.close()
-            throw error
+            throw NBDError(error)
         }
         state.withLock { $0.port = port }
         state.withLock {
@@ -180,7 +181,7 @@ public final class NBDServer: Sendable {
     /// Whether `shutdown(grace:)` has begun.
     public var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
 
-    private func acceptLoop(_ listener: Socket) {
+    private func acceptLoop(_ listener: StreamSocket) {
         defer { state.withLock { $0.threads -= 1 } }
         while true {
             guard let client = try? listener.accept() else { return }
@@ -202,7 +203,7 @@ public final class NBDServer: Sendable {
         }
     }
 
-    private func serve(_ client: Socket) {
+    private func serve(_ client: StreamSocket) {
         let connection = NBDConnection(
             socket: client,
             lookup: { [self] name in export(named: name) },

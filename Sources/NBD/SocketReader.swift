@@ -1,3 +1,4 @@
+import Sockets
 /// Buffered reads from a socket: one `recv` takes up to 64 KiB, so a burst of pipelined
 /// requests costs one system call instead of one or two per request. Large payloads go from
 /// what is buffered, then straight into the caller's buffer.
@@ -6,12 +7,12 @@
 final class SocketReader {
     static let capacity = 64 << 10
 
-    let socket: Socket
+    let socket: StreamSocket
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
     private var start = 0
     private var end = 0
 
-    init(_ socket: Socket) { self.socket = socket }
+    init(_ socket: StreamSocket) { self.socket = socket }
 
     /// Whether bytes are buffered: the next read returns without waiting for the peer.
     var hasBufferedBytes: Bool { start < end }
@@ -32,11 +33,12 @@ final class SocketReader {
             if start == end {
                 // Past the buffer's size nothing is gained by staging: receive directly.
                 if target.count - done >= Self.capacity {
-                    try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: target[done...]))
+                    let rest = UnsafeMutableRawBufferPointer(rebasing: target[done...])
+                    try NBDError.socket { () throws(SocketError) in try socket.read(into: rest) }
                     return
                 }
                 start = 0
-                end = try socket.receive(into: buffer)
+                end = try NBDError.socket { () throws(SocketError) in try socket.receive(into: buffer) }
             }
             let count = min(end - start, target.count - done)
             UnsafeMutableRawBufferPointer(rebasing: target[done..<done + count])

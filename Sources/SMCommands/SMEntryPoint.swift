@@ -3,6 +3,7 @@ import Datapath
 import DatapathBackend
 import Glibc
 import SM
+import Processes
 import SMAPI
 import SMDrivers
 

@@ -21,11 +21,16 @@ struct DaemonCrashTests {
         // Scattered writes, each allocating a new 2 MiB block (bitmap, BAT and footer updates).
         for index in 0..<Self.writes { commands += ["-c", "write -P \(Self.fill(index)) \(index * 2 + 1)M 96k"] }
         let writer = try Tool.require("qemu-io").start(["-f", "raw"] + commands + [daemon.uri("vdi")])
-        while try (daemon.client.statistics(export: "vdi")["vdi"]?.writes ?? 0) < 10 && writer.isRunning {
-            try await Task.sleep(for: .microseconds(1000))
+        // Watched and killed from a thread of its own, so a busy shared pool cannot delay the
+        // kill until the writer is done.
+        let killedMidWrites = try await onOwnThread {
+            while try (daemon.client.statistics(export: "vdi")["vdi"]?.writes ?? 0) < 10 && writer.isRunning {
+                usleep(1000)
+            }
+            let running = writer.isRunning
+            _ = try #require(daemon.signalAndReap(SIGKILL))
+            return running
         }
-        let killedMidWrites = writer.isRunning
-        _ = try #require(try await daemon.signalledAndReaped(SIGKILL))
         _ = try? await writer.wait(timeout: 20)
         #expect(killedMidWrites, "the writer had finished before the kill; the test proves less")
 

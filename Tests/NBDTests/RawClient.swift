@@ -1,13 +1,18 @@
+import Sockets
 @testable import NBD
 
 /// A byte-level NBD client for driving the server with input no real client sends.
 final class RawClient {
-    let socket: Socket
+    let socket: StreamSocket
     private var cookie: UInt64 = 0
 
     init(_ path: String) throws {
-        socket = try Socket.unixStream()
-        try socket.connect(path: path)  // on failure deinit closes the socket
+        do {
+            socket = try StreamSocket.unixStream()
+        } catch {
+            throw NBDError(error)
+        }
+        do { try socket.connect(path: path) } catch { throw NBDError(error) }  // on failure deinit closes the socket
     }
 
     private var isOpen = true

@@ -1,4 +1,5 @@
 import Glibc
+import Processes
 
 /// A system tool a driver must run (`mkfs.ext4`, `mount`, `umount`, `wipefs`): never on the
 /// data path, only to prepare or attach storage. The tool's standard output and error are
@@ -47,8 +48,7 @@ public struct ExternalCommand: Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// Runs the tool and waits for it. The corresponding C functions are `posix_spawn`,
-    /// `read` and `waitpid`.
+    /// Runs the tool (`ChildProcess`) and waits for it, reading its output to the end first.
     public func run() -> Result {
         guard let executable = Self.locate(tool) else {
             return Result(status: 127, output: "\(tool): command not found")
@@ -60,24 +60,18 @@ public struct ExternalCommand: Sendable, CustomStringConvertible {
         // Close-on-exec, so no other child started meanwhile inherits the pipe and keeps it open.
         _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        close(pipeEnds[1])
-        guard spawned == 0 else {
+        let child = ChildProcess(
+            executable: executable, arguments: [executable] + arguments, output: .descriptor(pipeEnds[1]), detached: false)
+        let spawned: pid_t
+        do { spawned = try child.spawn() } catch {
+            close(pipeEnds[1])
             close(pipeEnds[0])
-            return Result(status: 127, output: "\(tool): \(String(cString: strerror(spawned)))")
+            return Result(status: 127, output: "\(tool): \(error)")
         }
+        close(pipeEnds[1])
         let output = Self.drain(pipeEnds[0])
         close(pipeEnds[0])
-        return Result(status: Self.wait(for: pid), output: output)
+        return Result(status: ChildProcess.wait(for: spawned), output: output)
     }
 
     /// Reads `descriptor` to its end, keeping the first `outputLimit` bytes.
@@ -93,12 +87,4 @@ public struct ExternalCommand: Sendable, CustomStringConvertible {
         return String(decoding: kept, as: UTF8.self)
     }
 
-    static func wait(for pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            if errno != EINTR { return 127 }
-        }
-        let signal = status & 0x7F
-        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
-    }
 }
