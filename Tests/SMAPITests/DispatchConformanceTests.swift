@@ -40,7 +40,7 @@ struct DispatchConformanceTests {
         // The request of the reference's SRTest.txt: no session, empty device_config.
         let document =
             "<methodCall><methodName>sr_get_driver_info</methodName><params><param><value><struct><member><name>host_ref</name><value>OpaqueRef:NULL</value></member><member><name>command</name><value>sr_get_driver_info</value></member><member><name>args</name><value><array><data/></array></value></member><member><name>device_config</name><value><struct/></value></member></struct></value></param></params></methodCall>"
-        let reply = try PluginReply(try harness.run([document]))
+        let reply = try PluginReply(try await harness.run([document]))
         let members = try #require(reply.value?.structMembers)
         #expect(
             members.map(\.name) == [
@@ -72,30 +72,30 @@ struct DispatchConformanceTests {
 
     @Test func srLifecycleCreateAttachScanUpdateDetachDelete() async throws {
         let sr = Identifier.newUUID()
-        try harness.call("sr_create", args: ["0"], sr: sr).requireNil()
+        try await harness.call("sr_create", args: ["0"], sr: sr).requireNil()
         #expect(FileManager.default.fileExists(atPath: harness.srDirectory(sr) + "/sm-metadata.json"))
         #expect(try metadata(sr).sr.type == "ext")
-        try harness.call("sr_attach", sr: sr).requireNil()
-        try harness.call("sr_scan", sr: sr).requireNil()
-        try harness.call("sr_update", sr: sr).requireNil()
-        #expect(try harness.call("sr_content_type", sr: sr).requireString() == "vhd")
-        try harness.call("sr_detach", sr: sr).requireNil()
-        try harness.call("sr_detach", sr: sr).requireNil()
-        try harness.call("sr_delete", sr: sr).requireNil()
+        try await harness.call("sr_attach", sr: sr).requireNil()
+        try await harness.call("sr_scan", sr: sr).requireNil()
+        try await harness.call("sr_update", sr: sr).requireNil()
+        #expect(try await harness.call("sr_content_type", sr: sr).requireString() == "vhd")
+        try await harness.call("sr_detach", sr: sr).requireNil()
+        try await harness.call("sr_detach", sr: sr).requireNil()
+        try await harness.call("sr_delete", sr: sr).requireNil()
         #expect(!FileManager.default.fileExists(atPath: harness.srDirectory(sr)))
     }
 
     @Test func probeListsTheSRsOfADirectoryAsSRlistXML() async throws {
-        let empty = try harness.call("sr_probe")
+        let empty = try await harness.call("sr_probe")
         #expect(try empty.requireString() == "<?xml version=\"1.0\" ?>\n<SRlist/>\n")
-        let sr = try harness.createSR()
-        let xml = try harness.call("sr_probe").requireString()
+        let sr = try await harness.createSR()
+        let xml = try await harness.call("sr_probe").requireString()
         #expect(
             xml.hasPrefix(
                 "<?xml version=\"1.0\" ?>\n<SRlist>\n\t<SR>\n\t\t<UUID>\(sr)</UUID>\n\t\t<Devlist>\(harness.srParent)</Devlist>\n\t\t<size>"
             ))
         #expect(xml.hasSuffix("</size>\n\t</SR>\n</SRlist>\n"))
-        let withMetadata = try harness.call("sr_probe", extra: [.init("sr_sm_config", ["metadata": "true"])])
+        let withMetadata = try await harness.call("sr_probe", extra: [.init("sr_sm_config", ["metadata": "true"])])
             .requireString()
         #expect(
             withMetadata.contains(
@@ -104,10 +104,10 @@ struct DispatchConformanceTests {
     }
 
     @Test func vdiCreateMakesAVHDOrARawFileAndAnswersLocationAndUUID() async throws {
-        let sr = try harness.createSR()
-        let vhd = try harness.createVDI(in: sr, size: 10 << 20)
+        let sr = try await harness.createSR()
+        let vhd = try await harness.createVDI(in: sr, size: 10 << 20)
         #expect(FileManager.default.fileExists(atPath: harness.srDirectory(sr) + "/\(vhd).vhd"))
-        let raw = try harness.createVDI(in: sr, size: 3 << 20, smConfig: ["type": "raw"])
+        let raw = try await harness.createVDI(in: sr, size: 3 << 20, smConfig: ["type": "raw"])
         let rawPath = harness.srDirectory(sr) + "/\(raw).raw"
         #expect((try FileManager.default.attributesOfItem(atPath: rawPath)[.size] as? UInt64) == 4 << 20)
         let records = try metadata(sr).vdis
@@ -117,7 +117,7 @@ struct DispatchConformanceTests {
         #expect(records[raw]?.volumeType == .raw)
         // An imposed uuid (CP-46179) is kept.
         let imposed = Identifier.newUUID()
-        let reply = try harness.call(
+        let reply = try await harness.call(
             "vdi_create", args: ["2097152", "x", "", "", "false", "", "", "false"], sr: sr, vdi: imposed)
         #expect(try reply.requireVDI().uuid == imposed)
         #expect(
@@ -145,9 +145,9 @@ struct DispatchConformanceTests {
     }
 
     @Test func attachActivateDeactivateDetachHandOutTheDatapathsNBDExport() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
-        let attach = try harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
+        let attach = try await harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
         let members = try #require(attach.value?.structMembers)
         #expect(members.map(\.name) == ["params", "params_nbd", "o_direct", "o_direct_reason", "xenstore_data"])
         #expect(attach.value?[member: "params"] == .string(harness.nbdURI(vdi)))
@@ -155,18 +155,18 @@ struct DispatchConformanceTests {
         #expect(attach.value?[member: "o_direct"] == .boolean(true))
         #expect(attach.value?[member: "o_direct_reason"] == "")
         #expect(attach.value?[member: "xenstore_data"] == ["storage-type": "ext", "vdi-type": "vhd"])
-        try harness.call("vdi_activate", args: ["true"], sr: sr, vdi: vdi, extra: [.init("vdi_on_boot", "persist")])
+        try await harness.call("vdi_activate", args: ["true"], sr: sr, vdi: vdi, extra: [.init("vdi_on_boot", "persist")])
             .requireNil()
-        try harness.call("vdi_deactivate", sr: sr, vdi: vdi).requireNil()
-        try harness.call("vdi_detach", sr: sr, vdi: vdi).requireNil()
-        try harness.call("vdi_delete", sr: sr, vdi: vdi).requireNil()
+        try await harness.call("vdi_deactivate", sr: sr, vdi: vdi).requireNil()
+        try await harness.call("vdi_detach", sr: sr, vdi: vdi).requireNil()
+        try await harness.call("vdi_delete", sr: sr, vdi: vdi).requireNil()
     }
 
     @Test func snapshotKeepsTheUUIDAndMakesAHiddenBaseCopy() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
         try write(0x11, to: vdi, in: sr)
-        let snapshot = try harness.call("vdi_snapshot", sr: sr, vdi: vdi, extra: [.init("driver_params", .struct([]))])
+        let snapshot = try await harness.call("vdi_snapshot", sr: sr, vdi: vdi, extra: [.init("driver_params", .struct([]))])
             .requireVDI().uuid
         #expect(snapshot != vdi)
         let records = try metadata(sr).vdis
@@ -177,98 +177,98 @@ struct DispatchConformanceTests {
         #expect(try firstByte(of: snapshot, in: sr) == 0x11)
         // A single snapshot answers the base copy (one holding data: an empty one is dropped).
         try write(0x12, to: vdi, in: sr)
-        let single = try harness.call(
+        let single = try await harness.call(
             "vdi_snapshot", sr: sr, vdi: vdi, extra: [.init("driver_params", ["type": "single"])]
         )
         .requireVDI().uuid
         #expect(try metadata(sr).vdis[single]?.hidden == true)
-        let clone = try harness.call("vdi_clone", sr: sr, vdi: vdi).requireVDI().uuid
+        let clone = try await harness.call("vdi_clone", sr: sr, vdi: vdi).requireVDI().uuid
         #expect(try metadata(sr).vdis[clone]?.isASnapshot == false)
         #expect(try firstByte(of: clone, in: sr) == 0x12)
     }
 
     @Test func revertGivesTheVDITheSnapshotsContentAndKeepsItsUUID() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
         try write(0x22, to: vdi, in: sr)
-        let snapshot = try harness.call("vdi_snapshot", sr: sr, vdi: vdi).requireVDI().uuid
+        let snapshot = try await harness.call("vdi_snapshot", sr: sr, vdi: vdi).requireVDI().uuid
         try write(0x33, to: vdi, in: sr)
         #expect(try firstByte(of: vdi, in: sr) == 0x33)
-        let reverted = try harness.call("vdi_revert", args: [vdi], sr: sr, vdi: snapshot).requireVDI()
+        let reverted = try await harness.call("vdi_revert", args: [vdi], sr: sr, vdi: snapshot).requireVDI()
         #expect(reverted.uuid == vdi)
         #expect(try firstByte(of: vdi, in: sr) == 0x22)
     }
 
     @Test func resizeGrowsOfflineAndOnline() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr, size: 8 << 20)
-        #expect(try harness.call("vdi_resize", args: [String(100 << 20)], sr: sr, vdi: vdi).requireVDI().uuid == vdi)
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr, size: 8 << 20)
+        #expect(try await harness.call("vdi_resize", args: [String(100 << 20)], sr: sr, vdi: vdi).requireVDI().uuid == vdi)
         #expect(try metadata(sr).vdis[vdi]?.virtualSize == 100 << 20)
-        _ = try harness.call("vdi_resize_online", args: [String(200 << 20)], sr: sr, vdi: vdi).requireVDI()
+        _ = try await harness.call("vdi_resize_online", args: [String(200 << 20)], sr: sr, vdi: vdi).requireVDI()
         #expect(try metadata(sr).vdis[vdi]?.virtualSize == 200 << 20)
-        try harness.call("vdi_update", sr: sr, vdi: vdi).requireNil()
+        try await harness.call("vdi_update", sr: sr, vdi: vdi).requireNil()
         #expect(try metadata(sr).vdis[vdi]?.virtualSize == 200 << 20)
     }
 
     @Test func generatedConfigAttachesWithoutTheToolstack() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
-        let config = try harness.call("vdi_generate_config", sr: sr, vdi: vdi).requireString()
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
+        let config = try await harness.call("vdi_generate_config", sr: sr, vdi: vdi).requireString()
         let call = try MethodCall(decoding: config)
         #expect(call.methodName == "vdi_attach_from_config")
         #expect(call.params.first?[member: "command"] == "vdi_attach_from_config")
         #expect(call.params.first?[member: "sr_uuid"] == .string(sr))
         #expect(call.params.first?[member: "vdi_uuid"] == .string(vdi))
-        let attached = try PluginReply(try harness.run([config]))
+        let attached = try PluginReply(try await harness.run([config]))
         #expect(attached.value?[member: "params_nbd"] == .string(harness.nbdURI(vdi)))
         let detach = config.replacing("vdi_attach_from_config", with: "vdi_detach_from_config")
-        try PluginReply(try harness.run([detach])).requireNil()
+        try PluginReply(try await harness.run([detach])).requireNil()
     }
 
     @Test func composeMakesTheFirstVDITheParentOfTheSecond() async throws {
-        let sr = try harness.createSR()
-        let parent = try harness.createVDI(in: sr)
-        let child = try harness.createVDI(in: sr)
+        let sr = try await harness.createSR()
+        let parent = try await harness.createVDI(in: sr)
+        let child = try await harness.createVDI(in: sr)
         // vdi_compose re-parents a differencing leaf (a mirror's destination): make one.
         try write(0x55, to: child, in: sr)
-        _ = try harness.call("vdi_snapshot", sr: sr, vdi: child, extra: [.init("driver_params", ["type": "single"])])
+        _ = try await harness.call("vdi_snapshot", sr: sr, vdi: child, extra: [.init("driver_params", ["type": "single"])])
             .requireVDI()
-        try harness.call("vdi_compose", args: [parent], sr: sr, vdi: child).requireNil()
+        try await harness.call("vdi_compose", args: [parent], sr: sr, vdi: child).requireNil()
         let records = try metadata(sr).vdis
         #expect(records[child]?.parent == parent)
         #expect(records[parent]?.hidden == true && records[parent]?.managed == false)
     }
 
     @Test func epochBeginResetsALeafThatResetsOnBoot() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
         try write(0x44, to: vdi, in: sr)
-        try harness.call("vdi_epoch_begin", sr: sr, vdi: vdi, extra: [.init("vdi_on_boot", "persist")]).requireNil()
+        try await harness.call("vdi_epoch_begin", sr: sr, vdi: vdi, extra: [.init("vdi_on_boot", "persist")]).requireNil()
         #expect(try firstByte(of: vdi, in: sr) == 0x44)
-        try harness.call("vdi_epoch_begin", sr: sr, vdi: vdi, extra: [.init("vdi_on_boot", "reset")]).requireNil()
+        try await harness.call("vdi_epoch_begin", sr: sr, vdi: vdi, extra: [.init("vdi_on_boot", "reset")]).requireNil()
         #expect(try firstByte(of: vdi, in: sr) == 0)
-        try harness.call("vdi_epoch_end", sr: sr, vdi: vdi).requireNil()
+        try await harness.call("vdi_epoch_end", sr: sr, vdi: vdi).requireNil()
     }
 
     @Test func scanIntroducesVolumesAndForgetsVanishedOnes() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
         let copy = Identifier.newUUID()
         try FileManager.default.copyItem(
             atPath: harness.srDirectory(sr) + "/\(vdi).vhd", toPath: harness.srDirectory(sr) + "/\(copy).vhd")
         try FileManager.default.removeItem(atPath: harness.srDirectory(sr) + "/\(vdi).vhd")
-        try harness.call("sr_scan", sr: sr).requireNil()
+        try await harness.call("sr_scan", sr: sr).requireNil()
         let records = try metadata(sr).vdis
         #expect(records[copy] != nil)
         #expect(records[vdi] == nil)
     }
 
     @Test func commandsTheReferenceLacksAreFaults() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
-        try harness.call("vdi_introduce", sr: sr, vdi: vdi, extra: [.init("new_uuid", .string(Identifier.newUUID()))])
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
+        try await harness.call("vdi_introduce", sr: sr, vdi: vdi, extra: [.init("new_uuid", .string(Identifier.newUUID()))])
             .expectFault(38, "The requested method is not supported/implemented")
-        try harness.call("vdi_enable_cbt", sr: sr, vdi: vdi).expectFault(38)
-        try harness.call("vdi_frobnicate", sr: sr, vdi: vdi).expectFault(143, "Failed to parse the request")
+        try await harness.call("vdi_enable_cbt", sr: sr, vdi: vdi).expectFault(38)
+        try await harness.call("vdi_frobnicate", sr: sr, vdi: vdi).expectFault(143, "Failed to parse the request")
     }
 }

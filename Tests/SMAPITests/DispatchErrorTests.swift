@@ -15,68 +15,68 @@ struct DispatchErrorTests {
 
     @Test func missingDeviceConfigIs90() async throws {
         let sr = Identifier.newUUID()
-        try harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: [:])
+        try await harness.call("sr_create", args: ["0"], sr: sr, deviceConfig: [:])
             .expectFault(90, "The request is missing the device parameter")
-        try harness.call("sr_attach", sr: sr, deviceConfig: [:]).expectFault(90)
-        try harness.call("sr_probe", deviceConfig: [:]).expectFault(90)
+        try await harness.call("sr_attach", sr: sr, deviceConfig: [:]).expectFault(90)
+        try await harness.call("sr_probe", deviceConfig: [:]).expectFault(90)
     }
 
     @Test func unknownVDIIs144() async throws {
-        let sr = try harness.createSR()
+        let sr = try await harness.createSR()
         let ghost = Identifier.newUUID()
         for command in ["vdi_delete", "vdi_attach", "vdi_snapshot", "vdi_clone", "vdi_update", "vdi_generate_config"] {
             let args = command == "vdi_attach" ? ["true"] : []
-            try harness.call(command, args: args, sr: sr, vdi: ghost).expectFault(144, "VDI could not be found")
+            try await harness.call(command, args: args, sr: sr, vdi: ghost).expectFault(144, "VDI could not be found")
         }
     }
 
     @Test func deletingAnAttachedVDIIs24() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
-        _ = try harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
-        try harness.call("vdi_delete", sr: sr, vdi: vdi).expectFault(24, "The VDI is currently in use")
-        try harness.call("vdi_activate", args: ["true"], sr: sr, vdi: vdi).requireNil()
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
+        _ = try await harness.call("vdi_attach", args: ["true"], sr: sr, vdi: vdi)
+        try await harness.call("vdi_delete", sr: sr, vdi: vdi).expectFault(24, "The VDI is currently in use")
+        try await harness.call("vdi_activate", args: ["true"], sr: sr, vdi: vdi).requireNil()
         // Offline resize of a VDI active read-write is refused; a snapshot pauses its datapath.
-        try harness.call("vdi_resize", args: [String(128 << 20)], sr: sr, vdi: vdi).expectFault(24)
-        let snapshot = try harness.call("vdi_snapshot", sr: sr, vdi: vdi)
+        try await harness.call("vdi_resize", args: [String(128 << 20)], sr: sr, vdi: vdi).expectFault(24)
+        let snapshot = try await harness.call("vdi_snapshot", sr: sr, vdi: vdi)
         #expect(snapshot.value?[member: "uuid"] != nil, "\(snapshot)")
-        try harness.call("sr_detach", sr: sr).expectFault(16, "The SR device is currently in use")
-        try harness.call("vdi_detach", sr: sr, vdi: vdi).requireNil()
-        try harness.call("vdi_delete", sr: sr, vdi: vdi).requireNil()
+        try await harness.call("sr_detach", sr: sr).expectFault(16, "The SR device is currently in use")
+        try await harness.call("vdi_detach", sr: sr, vdi: vdi).requireNil()
+        try await harness.call("vdi_delete", sr: sr, vdi: vdi).requireNil()
     }
 
     @Test func sizesBeyondTheLimitAndShrinksAre79() async throws {
-        let sr = try harness.createSR()
-        try harness.call("vdi_create", args: [String(3 << 40), "big", "", "", "false", "", "", "false"], sr: sr)
+        let sr = try await harness.createSR()
+        try await harness.call("vdi_create", args: [String(3 << 40), "big", "", "", "false", "", "", "false"], sr: sr)
             .expectFault(79, "VDI Invalid size")
-        let vdi = try harness.createVDI(in: sr, size: 64 << 20)
-        try harness.call("vdi_resize", args: [String(8 << 20)], sr: sr, vdi: vdi).expectFault(79)
-        try harness.call("vdi_resize", args: [String(3 << 40)], sr: sr, vdi: vdi).expectFault(79)
+        let vdi = try await harness.createVDI(in: sr, size: 64 << 20)
+        try await harness.call("vdi_resize", args: [String(8 << 20)], sr: sr, vdi: vdi).expectFault(79)
+        try await harness.call("vdi_resize", args: [String(3 << 40)], sr: sr, vdi: vdi).expectFault(79)
     }
 
     @Test func malformedRequestsAre143() async throws {
         for document in ["<x", "", "not xml", "<methodCall><methodName>sr_scan</methodName></methodCall>"] {
-            try PluginReply(try harness.run([document])).expectFault(143, "Failed to parse the request")
+            try PluginReply(try await harness.run([document])).expectFault(143, "Failed to parse the request")
         }
-        try PluginReply(try harness.run([])).expectFault(143)
-        try PluginReply(try harness.run(["<a/>", "<b/>"])).expectFault(143)
+        try PluginReply(try await harness.run([])).expectFault(143)
+        try PluginReply(try await harness.run(["<a/>", "<b/>"])).expectFault(143)
     }
 
     @Test func anUnknownPluginNameIs48() async throws {
-        try PluginReply(try harness.run(["<a/>"], as: "FOOSR")).expectFault(48, "Unknown repository type")
+        try PluginReply(try await harness.run(["<a/>"], as: "FOOSR")).expectFault(48, "Unknown repository type")
     }
 
     @Test func hostileUUIDsNeverBecomePaths() async throws {
-        let sr = try harness.createSR()
+        let sr = try await harness.createSR()
         for hostile in ["../x", "../../etc", "/tmp/x", "a/b", "", String(repeating: "a", count: 5000), sr.uppercased()]
         {
-            try harness.call("sr_create", args: ["0"], sr: hostile).expectFault(143)
-            try harness.call("sr_attach", sr: hostile).expectFault(143)
-            try harness.call("vdi_delete", sr: sr, vdi: hostile).expectFault(143)
-            try harness.call(
+            try await harness.call("sr_create", args: ["0"], sr: hostile).expectFault(143)
+            try await harness.call("sr_attach", sr: hostile).expectFault(143)
+            try await harness.call("vdi_delete", sr: sr, vdi: hostile).expectFault(143)
+            try await harness.call(
                 "vdi_create", args: ["2097152", "x", "", "", "false", "", "", "false"], sr: sr, vdi: hostile
             ).expectFault(143)
-            try harness.call("vdi_revert", args: [hostile], sr: sr, vdi: Identifier.newUUID()).expectFault(144)
+            try await harness.call("vdi_revert", args: [hostile], sr: sr, vdi: Identifier.newUUID()).expectFault(144)
         }
         let parent = try FileManager.default.contentsOfDirectory(atPath: harness.srParent)
         #expect(parent == [sr])
@@ -84,10 +84,10 @@ struct DispatchErrorTests {
     }
 
     @Test func oversizedLabelsAreKeptClipped() async throws {
-        let sr = try harness.createSR()
+        let sr = try await harness.createSR()
         // 60 KB: Linux passes at most 128 KiB in one argument (MAX_ARG_STRLEN).
         let label = String(repeating: "é", count: 30_000)
-        let reply = try harness.call("vdi_create", args: ["2097152", label, "", "", "false", "", "", "false"], sr: sr)
+        let reply = try await harness.call("vdi_create", args: ["2097152", label, "", "", "false", "", "", "false"], sr: sr)
         let vdi = try reply.requireVDI().uuid
         let record = try #require(try SRStorage.directory(harness.srDirectory(sr)).metadataStore.load().vdis[vdi])
         #expect(record.nameLabel.utf8.count == SRHost.maximumNameBytes)
@@ -96,13 +96,13 @@ struct DispatchErrorTests {
 
     @Test func illegalXMLCharactersAre447() async throws {
         // A document cannot carry them: the XML layer refuses it as a bad request.
-        let sr = try harness.createSR()
+        let sr = try await harness.createSR()
         let good = Xapi.methodCall(
             "vdi_create",
             harness.request(
                 "vdi_create", args: ["2097152", "x", "", "", "false", "", "", "false"], sr: sr, vdi: nil,
                 deviceConfig: nil, extra: []))
-        try PluginReply(try harness.run([good.replacing(">x<", with: ">&#1;<", maxReplacements: 1)])).expectFault(143)
+        try PluginReply(try await harness.run([good.replacing(">x<", with: ">&#1;<", maxReplacements: 1)])).expectFault(143)
         // Through the dispatcher (a call built in memory), the label check answers 447.
         let paths = HostPaths(
             lockDirectory: harness.directory.path(for: "lock"),
@@ -131,21 +131,21 @@ struct DispatchErrorTests {
     /// the commands the reference reserves for the master are refused with LVMMaster (58), and
     /// nothing changes; the others (attach, update) still work there.
     @Test func aHostThatIsNotTheMasterRefusesMasterOnlyCommandsWith58() async throws {
-        let sr = try harness.createSR()
-        let vdi = try harness.createVDI(in: sr)
+        let sr = try await harness.createSR()
+        let vdi = try await harness.createVDI(in: sr)
         let slave = ["path": harness.srParent, "SRmaster": "false"]
-        try harness.call(
+        try await harness.call(
             "vdi_create", args: [String(8 << 20), "disk", "", "", "false", "19700101T00:00:00Z", "", "false"], sr: sr,
             deviceConfig: slave
         ).expectFault(58, "Logical Volume request must come from master")
         for command in ["vdi_snapshot", "vdi_clone", "vdi_delete"] {
-            try harness.call(command, sr: sr, vdi: vdi, deviceConfig: slave).expectFault(58)
+            try await harness.call(command, sr: sr, vdi: vdi, deviceConfig: slave).expectFault(58)
         }
-        try harness.call("vdi_resize", args: [String(16 << 20)], sr: sr, vdi: vdi, deviceConfig: slave).expectFault(58)
-        try harness.call("sr_scan", sr: sr, deviceConfig: slave).expectFault(58)
+        try await harness.call("vdi_resize", args: [String(16 << 20)], sr: sr, vdi: vdi, deviceConfig: slave).expectFault(58)
+        try await harness.call("sr_scan", sr: sr, deviceConfig: slave).expectFault(58)
         let volumes = try FileManager.default.contentsOfDirectory(atPath: harness.srParent + "/" + sr)
         #expect(volumes.filter { $0.hasSuffix(".vhd") } == [vdi + ".vhd"], "\(volumes)")
-        _ = try harness.call("vdi_update", sr: sr, vdi: vdi, deviceConfig: slave)
-        #expect(try harness.call("vdi_snapshot", sr: sr, vdi: vdi).fault == nil, "the master's snapshot works")
+        _ = try await harness.call("vdi_update", sr: sr, vdi: vdi, deviceConfig: slave)
+        #expect(try await harness.call("vdi_snapshot", sr: sr, vdi: vdi).fault == nil, "the master's snapshot works")
     }
 }

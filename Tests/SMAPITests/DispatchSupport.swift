@@ -69,7 +69,7 @@ final class PluginHarness: @unchecked Sendable {
     }()
 
     /// The plugin run with `arguments` (normally one: a methodCall document).
-    func run(_ arguments: [String], as name: String = "EXTSR") throws -> ToolResult {
+    func run(_ arguments: [String], as name: String = "EXTSR") async throws -> ToolResult {
         var path = plugin
         if name != "EXTSR" {
             path = directory.path(for: "plugins/" + name)
@@ -77,17 +77,17 @@ final class PluginHarness: @unchecked Sendable {
                 try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: try #require(Self.binary))
             }
         }
-        return try Tool(name: name, path: path).run(arguments, environment: environment, timeout: 60)
+        return try await Tool(name: name, path: path).run(arguments, environment: environment, timeout: 60)
     }
 
     /// Sends `command` as xapi would (bare string values) and decodes the reply.
     func call(
         _ command: String, args: [String] = [], sr: String? = nil, vdi: String? = nil,
         deviceConfig: [String: String]? = nil, extra: [XMLRPCValue.Member] = []
-    ) throws -> PluginReply {
+    ) async throws -> PluginReply {
         let document = Xapi.methodCall(
             command, request(command, args: args, sr: sr, vdi: vdi, deviceConfig: deviceConfig, extra: extra))
-        return try PluginReply(try run([document]))
+        return try PluginReply(try await run([document]))
     }
 
     /// The request struct xapi sends: host and session refs, `device_config` with `SRmaster`,
@@ -122,10 +122,10 @@ final class PluginHarness: @unchecked Sendable {
     // MARK: Steps most tests need
 
     /// A new SR, created and attached.
-    func createSR() throws -> String {
+    func createSR() async throws -> String {
         let uuid = Identifier.newUUID()
-        try call("sr_create", args: ["0"], sr: uuid).requireNil()
-        try call("sr_attach", sr: uuid).requireNil()
+        try await call("sr_create", args: ["0"], sr: uuid).requireNil()
+        try await call("sr_attach", sr: uuid).requireNil()
         return uuid
     }
 
@@ -133,8 +133,8 @@ final class PluginHarness: @unchecked Sendable {
     func createVDI(
         in sr: String, size: UInt64 = 64 << 20, label: String = "disk", smConfig: [String: String] = [:],
         deviceConfig: [String: String]? = nil
-    ) throws -> String {
-        let reply = try call(
+    ) async throws -> String {
+        let reply = try await call(
             "vdi_create", args: [String(size), label, "a test disk", "", "false", "19700101T00:00:00Z", "", "false"],
             sr: sr, deviceConfig: deviceConfig,
             extra: [

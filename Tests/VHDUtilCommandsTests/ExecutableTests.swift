@@ -24,8 +24,8 @@ import VHDFormat
 
     /// Runs the binary with its output in files: reading pipes with Foundation traps on an
     /// interrupted read (EINTR) when many tests start processes at once.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let result = try Tool(name: "vhd-util", path: try #require(binary)).run(arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        let result = try await Tool(name: "vhd-util", path: try #require(binary)).run(arguments, environment: environment)
         return Result(status: result.status, stdout: result.output, stderr: result.errorOutput)
     }
 
@@ -33,13 +33,13 @@ import VHDFormat
     func exitStatusIsBlktapsPositiveErrno() async throws {
         let workspace = try Workspace()
         let missing = workspace.path("missing.vhd")
-        let run = try Self.run(["query", "-n", missing, "-v"])
+        let run = try await Self.run(["query", "-n", missing, "-v"])
         #expect(run.status == 2)
         #expect(run.stdout == "error opening \(missing): -2\n")
-        let help = try Self.run([])
+        let help = try await Self.run([])
         #expect(help.status == 0)
         #expect(help.stdout.hasPrefix("usage: vhd-util COMMAND [OPTIONS]\n"))
-        let invalid = try Self.run(["check", "-z"])
+        let invalid = try await Self.run(["check", "-z"])
         #expect(invalid.status == 22)
         #expect(invalid.stderr == "check: invalid option -- 'z'\n")
     }
@@ -50,7 +50,7 @@ import VHDFormat
         try workspace.create("base.vhd", megabytes: 4)
         let child = try workspace.child("child.vhd", of: "base.vhd", megabytes: 4)
         try workspace.write(child, byte: 1, count: 1024, at: 0)
-        let run = try Self.run(["coalesce", "-n", workspace.path("child.vhd")])
+        let run = try await Self.run(["coalesce", "-n", workspace.path("child.vhd")])
         #expect(run.status == 0)
         #expect(run.stdout == "Coalesced 2 sectors")
     }
@@ -62,18 +62,18 @@ import VHDFormat
         try workspace.write(image, byte: 0x61, count: 10 << 20, at: 0)
         let path = workspace.path("x.vhd")
         let journal = workspace.path("x.journal")
-        let failed = try Self.run(
+        let failed = try await Self.run(
             ["resize", "-n", path, "-s", "600", "-j", journal],
             environment: ["VHD_UTIL_TEST_FAIL_RESIZE_METADATA_MOVED": "1"])
         #expect(failed.status == 22)
         #expect(failed.stdout == "Failing at VHD_UTIL_TEST_FAIL_RESIZE_METADATA_MOVED\n")
         #expect(workspace.exists("x.journal"))
-        #expect(try Self.run(["check", "-n", path]).stdout.hasPrefix("primary footer invalid: invalid cookie\n"))
-        let reverted = try Self.run(["revert", "-n", path, "-j", journal])
+        #expect(try await Self.run(["check", "-n", path]).stdout.hasPrefix("primary footer invalid: invalid cookie\n"))
+        let reverted = try await Self.run(["revert", "-n", path, "-j", journal])
         #expect(reverted.status == 0)
         #expect(!workspace.exists("x.journal"))
-        #expect(try Self.run(["check", "-n", path]).stdout == "\(path) is valid\n")
-        #expect(try Self.run(["query", "-n", path, "-v"]).stdout == "10\n")
+        #expect(try await Self.run(["check", "-n", path]).stdout == "\(path) is valid\n")
+        #expect(try await Self.run(["query", "-n", path, "-v"]).stdout == "10\n")
     }
 
     @Test(.enabled(if: binary != nil))
@@ -82,11 +82,11 @@ import VHDFormat
         try workspace.create("base.vhd", megabytes: 10)
         try workspace.child("child.vhd", of: "base.vhd", megabytes: 10)
         try FileManager.default.copyItem(atPath: workspace.path("base.vhd"), toPath: workspace.path("copy.vhd"))
-        let run = try Self.run(
+        let run = try await Self.run(
             ["modify", "-n", workspace.path("child.vhd"), "-p", workspace.path("copy.vhd")],
             environment: ["VHD_UTIL_TEST_FAIL_REPARENT_BEGIN": "1"])
         #expect(run.status == 22)
         #expect(run.stdout == "Failing at VHD_UTIL_TEST_FAIL_REPARENT_BEGIN\n")
-        #expect(try Self.run(["query", "-n", workspace.path("child.vhd"), "-p", "-u"]).stdout == "./base.vhd\n")
+        #expect(try await Self.run(["query", "-n", workspace.path("child.vhd"), "-p", "-u"]).stdout == "./base.vhd\n")
     }
 }
