@@ -75,31 +75,12 @@ public struct ParentLocator: Hashable, Sendable {
         return nil
     }
 
-    /// Decodes locator data into a path as blktap's `vhd_parent_locator_get` does: MacX is a
-    /// UTF-8 `file://` URL whose remainder is the path; W2ku/W2ru are UTF-16LE Windows paths
-    /// with `\` turned into `/` and a leading drive `C:` dropped. Nil for other codes or bad data.
-    public func decodePath(_ data: [UInt8]) -> String? {
+    /// Decodes locator data into a path (`LocatorPath`): MacX is a `file://` URL whose remainder
+    /// is the path; W2ku/W2ru are UTF-16LE Windows paths with `\` turned into `/` and a leading
+    /// drive `C:` dropped. Nil for other codes or bad data. `characters: .ascii` reads as blktap.
+    public func decodePath(_ data: [UInt8], characters: LocatorPath.Characters = .unicode) -> String? {
         let payload = Array(data.prefix(Int(min(UInt64(dataLength), UInt64(data.count)))))
-        switch platformCode {
-        case .macX:
-            let text = String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self)
-            guard text.hasPrefix("file://") else { return nil }
-            return String(text.dropFirst(7))
-        case .w2ku, .w2ru:
-            var units: [UInt16] = []
-            var index = 0
-            while index + 1 < payload.count {
-                let unit = UInt16(payload[index]) | UInt16(payload[index + 1]) << 8
-                if unit == 0 { break }
-                units.append(unit)
-                index += 2
-            }
-            var path = String(decoding: units, as: UTF16.self).replacingBackslashes()
-            if path.hasPrefix("C:") || path.hasPrefix("c:") { path = String(path.dropFirst(2)) }
-            return path
-        default:
-            return nil
-        }
+        return LocatorPath.decode(payload, code: platformCode, characters: characters)
     }
 
     /// The locator payload blktap writes for `relativePath` ("./parent.vhd", "../d/p.vhd").
@@ -123,10 +104,6 @@ public struct ParentLocator: Hashable, Sendable {
 }
 
 extension String {
-    fileprivate func replacingBackslashes() -> String {
-        String(map { $0 == "\\" ? "/" : $0 })
-    }
-
     fileprivate func replacingSlashes() -> String {
         String(map { $0 == "/" ? "\\" : $0 })
     }

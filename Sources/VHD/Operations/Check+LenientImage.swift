@@ -437,7 +437,7 @@ public final class LenientImage: @unchecked Sendable {
     // MARK: Parents
 
     /// `vhd_header_decode_parent`: the header's parent name, UTF-16BE (UTF-16 for tap 0.1),
-    /// which must convert to ASCII as a whole; `\` becomes `/` and a leading `C:` is dropped.
+    /// which must convert to ASCII as a whole (`LocatorPath`, `.ascii`).
     public static func decodeParentName(header: DynamicHeader, footer: Footer) -> String? {
         let bytes = header.parentNameBytes
         var bigEndian = true
@@ -449,31 +449,7 @@ public final class LenientImage: @unchecked Sendable {
             }
             if bytes[0] == 0xFE && bytes[1] == 0xFF { start = 2 }
         }
-        return decodeUTF16ToASCII(Array(bytes[start...]), bigEndian: bigEndian)
-    }
-
-    /// UTF-16 to ASCII as blktap's iconv call does it: every unit below 0x80, an even length;
-    /// then the C string up to the first NUL, `\` → `/`, a leading `C:`/`c:` removed.
-    static func decodeUTF16ToASCII(_ bytes: [UInt8], bigEndian: Bool) -> String? {
-        guard bytes.count % 2 == 0 else { return nil }
-        var ascii: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let unit =
-                bigEndian
-                ? UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1])
-                : UInt16(bytes[index + 1]) << 8 | UInt16(bytes[index])
-            guard unit < 0x80 else { return nil }
-            ascii.append(UInt8(unit))
-            index += 2
-        }
-        var text = ascii.prefix { $0 != 0 }.map { $0 == UInt8(ascii: "\\") ? UInt8(ascii: "/") : $0 }
-        if text.count >= 2 && (text[0] == UInt8(ascii: "C") || text[0] == UInt8(ascii: "c"))
-            && text[1] == UInt8(ascii: ":")
-        {
-            text.removeFirst(2)
-        }
-        return String(decoding: text, as: UTF8.self)
+        return LocatorPath.decodeUTF16(Array(bytes[start...]), bigEndian: bigEndian, characters: .ascii)
     }
 
     /// `vhd_parent_locator_read`: the path a MacX, W2ku or W2ru locator holds.
@@ -489,22 +465,10 @@ public final class LenientImage: @unchecked Sendable {
         guard size > 0, size <= UInt64(Int32.max) else { throw .invalid(image: path, problem: "invalid locator size") }
         let raw = try Self.readExactly(store, count: Int(size), at: locator.dataOffset)
         let payload = Array(raw.prefix(Int(min(UInt64(locator.dataLength), size))))
-        let decoded: String?
-        if code == .macX {
-            decoded = Self.decodeMacX(payload)
-        } else {
-            decoded = Self.decodeUTF16ToASCII(payload, bigEndian: false)
+        guard let decoded = LocatorPath.decode(payload, code: code, characters: .ascii) else {
+            throw .invalid(image: path, problem: "undecodable parent locator")
         }
-        guard let decoded else { throw .invalid(image: path, problem: "undecodable parent locator") }
         return decoded
-    }
-
-    /// A MacX locator: ASCII (as UTF-8), up to the first NUL, starting `file://`, which is removed.
-    static func decodeMacX(_ bytes: [UInt8]) -> String? {
-        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-        guard text.hasPrefix("file://") else { return nil }
-        return String(text.dropFirst(7))
     }
 
     /// `vhd_parent_locator_get`: the first locator that decodes (and, with `resolve`, names a
