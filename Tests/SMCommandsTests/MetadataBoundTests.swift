@@ -28,7 +28,9 @@ struct MetadataBoundTests {
         let listing = try await cli.run(["vdi-list", "sr-uuid=\(sr)", "--json"])
         #expect(listing.status == 0, "\(listing)")
         #expect(listing.output.contains(vdi))
-        #expect(Date().timeIntervalSince(started) < 20)
+        // Reading 2 TiB of holes takes many minutes; one bounded read takes well under a
+        // second. The margin is for a CI machine running the whole suite on two cores.
+        #expect(Date().timeIntervalSince(started) < 120)
         // The next save writes a good current generation over the huge one.
         try await cli.ok("vdi-create", "sr-uuid=\(sr)", "virtual-size=8MiB", "name-label=third")
         let size = try FileManager.default.attributesOfItem(atPath: directory + "/sm-metadata.json")[.size] as? UInt64
