@@ -2,21 +2,26 @@ import BlockIO
 import VHDFormat
 
 extension Image {
-    /// Opens the VHD on `store`, validating every structure before use.
+    /// Opens the VHD on `store`, checking what `options.validation` asks.
     ///
     /// The footer is taken from the end of the store, else (blktap's order) a 511-byte short
-    /// footer, else the copy at offset 0. Header, BAT and batmap are bounds-checked against the
-    /// store; blocks must lie after all metadata, before the footer, and must not overlap.
+    /// footer, else the copy at offset 0. With `.full` validation, header, BAT and batmap are
+    /// bounds-checked against the store; blocks must lie after all metadata, before the
+    /// footer, and must not overlap. With `.libvhd`, only what libvhd's `vhd_open` checks.
     ///
     /// - Throws: `VHDError.invalid` naming the first problem, `.disabled` for a poisoned disk
-    ///   unless `options.ignoreDisabled`, `.io` when the store fails.
+    ///   unless `options.ignoreDisabled`, `.io` when the store fails (with `.libvhd`, also for
+    ///   structures past the end of the file, libvhd's `-EIO`).
     public static func open(store: any BlockStore, name: String? = nil, options: OpenOptions = .readOnly)
         throws(VHDError) -> Image
     {
         let name = name ?? store.name
         if options.writable && store.isReadOnly { throw .readOnly(image: name) }
+        if case .libvhd(let backupFooter, let fast) = options.validation {
+            return try openAsLibvhd(store: store, name: name, options: options, backupFooter: backupFooter, fast: fast)
+        }
         let identity = store.identity
-        let (footer, source) = try readFooter(store: store, name: name)
+        let (footer, source) = try readFooter(store: store, name: name, rules: .engine)
         if footer.isPoisoned && !options.ignoreDisabled { throw .disabled(image: name) }
         guard let type = footer.diskType, type == .fixed || type.isSparse else {
             throw .invalid(image: name, problem: "unsupported disk type \(footer.diskTypeValue)")
@@ -32,11 +37,9 @@ extension Image {
                     image: name,
                     problem: "fixed disk of \(footer.currentSize) bytes does not fit in a \(store.size)-byte file")
             }
-            let state = State(
-                footer: footer, header: nil, bat: BlockAllocationTable(count: 0), batmapHeader: nil, batmap: [],
-                blocks: [:], endOfData: footer.currentSize)
             return Image(
-                store: store, name: name, options: options, footerSource: source, state: state, openedIdentity: identity)
+                store: store, name: name, options: options, footerSource: source,
+                state: .headersOnly(footer: footer, header: nil, endOfData: footer.currentSize), openedIdentity: identity)
         }
         let header = try readHeader(store: store, name: name, footer: footer)
         let bat = try readBAT(store: store, name: name, header: header)
@@ -54,25 +57,82 @@ extension Image {
             store: store, name: name, options: options, footerSource: source, state: state, openedIdentity: identity)
     }
 
-    /// Reads the footer in blktap's order (`vhd_read_footer`): EOF−512, EOF−511, offset 0.
-    static func readFooter(store: any BlockStore, name: String) throws(VHDError) -> (Footer, FooterSource) {
+    /// libvhd's `vhd_open` (and `vhd_open_fast`): footer and header only.
+    private static func openAsLibvhd(
+        store: any BlockStore, name: String, options: OpenOptions, backupFooter: Bool, fast: Bool
+    ) throws(VHDError) -> Image {
+        guard !options.writable else {
+            throw .invalidArgument("\(name): an image opened with libvhd's validation is read-only")
+        }
+        let footer: Footer
+        let source: FooterSource
+        if fast {
+            // `vhd_open_fast` reads the footer copy and the header in one go, so a file shorter
+            // than both is a short read even for a fixed disk.
+            _ = try Libvhd.readExactly(store, name: name, count: Footer.size + DynamicHeader.size, at: 0)
+            (footer, source) = try readBackupFooter(store: store, name: name, rules: .libvhd, primaryProblem: "not read")
+        } else {
+            (footer, source) = try readFooter(store: store, name: name, rules: .libvhd, backupOnly: backupFooter)
+            if footer.isPoisoned && !options.ignoreDisabled { throw .disabled(image: name) }
+        }
+        var header: DynamicHeader?
+        if Libvhd.isDynamic(footer) {
+            let offset = footer.dataOffset
+            guard offset <= UInt64(Int64.max) else { throw .invalid(image: name, problem: "header offset out of range") }
+            let bytes = try Libvhd.readExactly(store, name: name, count: DynamicHeader.size, at: offset)
+            let decoded: DynamicHeader
+            do { decoded = try DynamicHeader(decoding: bytes) } catch { throw .invalid(image: name, problem: error.description) }
+            if let problem = HeaderValidation.firstProblem(decoded, footer: footer, storeSize: store.size, rules: .libvhd) {
+                throw .invalid(image: name, problem: "header: \(problem)")
+            }
+            header = decoded
+        }
+        if !fast && footer.isTapCreated && footer.creatorVersion == 0x0000_0001 {
+            throw .invalid(image: name, problem: "unsupported version 0.1 VHD")
+        }
+        return Image(
+            store: store, name: name, options: options, footerSource: source,
+            state: .headersOnly(footer: footer, header: header, endOfData: 0), openedIdentity: store.identity)
+    }
+
+    /// Reads the footer in blktap's order (`vhd_read_footer`): EOF−512, EOF−511, offset 0
+    /// (only offset 0 with `backupOnly`, `VHD_OPEN_USE_BKP_FOOTER`).
+    ///
+    /// Under the engine's rules a file too small for a footer is invalid and the copy at
+    /// offset 0 must describe a sparse disk (only those have one); under libvhd's the copy may
+    /// be of any type and a file too small is a short read.
+    static func readFooter(
+        store: any BlockStore, name: String, rules: HeaderValidation.Rules = .engine, backupOnly: Bool = false
+    ) throws(VHDError) -> (Footer, FooterSource) {
         let size = store.size
-        guard size >= UInt64(Footer.size) else {
+        let footerSize = UInt64(Footer.size)
+        var primaryProblem = "not read"
+        if rules == .engine && size < footerSize {
             throw .invalid(image: name, problem: "file of \(size) bytes is too small to hold a VHD footer")
         }
-        var primaryProblem: String
-        let primary = try Footer.decodeChecked(store: store, at: size - UInt64(Footer.size), count: Footer.size)
-        switch primary {
-        case .success(let footer): return (footer, .primary(offset: size - UInt64(Footer.size)))
-        case .failure(let problem): primaryProblem = problem.description
+        if !backupOnly {
+            if size >= footerSize {
+                switch try Footer.decodeChecked(store: store, at: size - footerSize, count: Footer.size) {
+                case .success(let footer): return (footer, .primary(offset: size - footerSize))
+                case .failure(let problem): primaryProblem = problem.description
+                }
+            }
+            if size >= 511 && size % 512 == 511 {
+                let short = try Footer.decodeChecked(store: store, at: size - 511, count: 511)
+                if case .success(let footer) = short { return (footer, .primary(offset: size - 511)) }
+            }
         }
-        if size % 512 == 511 {
-            let short = try Footer.decodeChecked(store: store, at: size - 511, count: 511)
-            if case .success(let footer) = short { return (footer, .primary(offset: size - 511)) }
-        }
+        return try readBackupFooter(store: store, name: name, rules: rules, primaryProblem: primaryProblem)
+    }
+
+    /// The footer copy at offset 0.
+    private static func readBackupFooter(
+        store: any BlockStore, name: String, rules: HeaderValidation.Rules, primaryProblem: String
+    ) throws(VHDError) -> (Footer, FooterSource) {
+        _ = try Libvhd.readExactly(store, name: name, count: Footer.size, at: 0)
         switch try Footer.decodeChecked(store: store, at: 0, count: Footer.size) {
         case .success(let footer):
-            guard footer.diskType?.isSparse == true else {
+            guard rules == .libvhd || footer.diskType?.isSparse == true else {
                 throw .invalid(image: name, problem: "primary footer invalid: \(primaryProblem)")
             }
             return (footer, .backup(primaryProblem: primaryProblem))

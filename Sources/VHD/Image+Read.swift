@@ -17,6 +17,7 @@ extension Image {
     /// set) or does not. A fixed disk holds everything; an unallocated block nothing.
     /// `range` must lie within the virtual size.
     public func extents(in range: Range<UInt64>) throws(VHDError) -> [Extent] {
+        try requireCheckedBlocks()
         guard !range.isEmpty else { return [] }
         if diskType == .fixed { return [Extent(range: range, isPresent: true)] }
         var result: [Extent] = []
@@ -53,6 +54,7 @@ extension Image {
     /// Reads bytes this layer holds (an extent `extents(in:)` reported present) at virtual
     /// offset `offset`, straight from the store.
     public func readPresent(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(VHDError) {
+        try requireCheckedBlocks()
         if diskType == .fixed {
             try VHDError.wrap { () throws(BlockIOError) in try store.read(into: buffer, at: offset) }
             return
@@ -77,9 +79,20 @@ extension Image {
 
     /// The sector bitmap of `block` as stored, nil when the block is not allocated.
     public func sectorBitmap(_ block: Int) throws(VHDError) -> SectorBitmap? {
+        try requireCheckedBlocks()
         guard let offset = blockOffset(block) else { return nil }
         let bytes = try VHDError.wrap { () throws(BlockIOError) in try store.read(count: Int(bitmapSize), at: offset) }
         return SectorBitmap(bytes: bytes, sectorCount: Int(blockSize / sectorSize))
+    }
+
+    /// Data is read only from an image whose blocks `open` checked: one opened with libvhd's
+    /// validation answers through `libvhd` instead.
+    func requireCheckedBlocks() throws(VHDError) {
+        guard blocksChecked else {
+            throw .invalid(
+                image: name,
+                problem: "opened with libvhd's validation, which leaves the BAT and blocks unchecked; data reads need a full open")
+        }
     }
 
     /// What is known of `block`: nil when unallocated, else full or its bitmap, cached.
@@ -105,6 +118,7 @@ extension Image {
 
     /// The byte ranges of the virtual disk this layer holds data for, merged.
     public func allocatedRanges() throws(VHDError) -> [Range<UInt64>] {
+        try requireCheckedBlocks()
         if diskType == .fixed {
             let size = virtualSize
             return try VHDError.wrap { () throws(BlockIOError) in try store.allocatedRanges(in: 0..<size) }

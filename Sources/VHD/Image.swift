@@ -18,15 +18,45 @@ public final class Image: @unchecked Sendable {
         /// Flush between the data and the BAT of a new block, so a power loss (not only a
         /// process crash) never exposes stale data.
         public var barriers: Bool
+        /// How much is checked before `open` returns.
+        public var validation: Validation
 
-        public init(writable: Bool = false, ignoreDisabled: Bool = false, barriers: Bool = true) {
+        public init(
+            writable: Bool = false, ignoreDisabled: Bool = false, barriers: Bool = true, validation: Validation = .full
+        ) {
             self.writable = writable
             self.ignoreDisabled = ignoreDisabled
             self.barriers = barriers
+            self.validation = validation
         }
 
         public static let readOnly = OpenOptions()
         public static let readWrite = OpenOptions(writable: true)
+
+        /// blktap's `vhd_open(VHD_OPEN_RDONLY | …)`, read-only. `ignoreDisabled` is
+        /// `VHD_OPEN_IGNORE_DISABLED` (what `query`, `read`, `scan` and `check` pass).
+        public static func libvhd(ignoreDisabled: Bool = true, backupFooter: Bool = false, fast: Bool = false)
+            -> OpenOptions
+        {
+            OpenOptions(ignoreDisabled: ignoreDisabled, validation: .libvhd(backupFooter: backupFooter, fast: fast))
+        }
+    }
+
+    /// How much `open` checks, and so what the image can be used for.
+    public enum Validation: Sendable, Equatable {
+        /// Footer, header (the engine's `HeaderValidation` rules), BAT, batmap and the
+        /// placement of every block: an image that reads and writes safely.
+        case full
+        /// blktap's `vhd_open`: the footer and, for a sparse disk, the header by libvhd's rules
+        /// and errno values, nothing else. The image answers through `libvhd` (BAT, batmap,
+        /// locators read on demand, as libvhd does) and refuses data reads, since its blocks
+        /// were never checked. `check` and the read-only `vhd-util` commands report on damaged
+        /// images this way, reaching blktap's verdicts.
+        ///
+        /// `backupFooter` is `VHD_OPEN_USE_BKP_FOOTER` (the copy at offset 0 only); `fast` is
+        /// `VHD_OPEN_FAST` (`scan -f`: that copy and the header, read together, nothing else
+        /// checked).
+        case libvhd(backupFooter: Bool = false, fast: Bool = false)
     }
 
     /// Where the footer in use was found.
@@ -48,6 +78,14 @@ public final class Image: @unchecked Sendable {
         var blocks: [Int: BlockState]
         /// The first byte after the last block or metadata: where the next block goes.
         var endOfData: UInt64
+
+        /// The state of an image whose BAT is not loaded: a fixed disk, or any disk opened
+        /// with libvhd's validation.
+        static func headersOnly(footer: Footer, header: DynamicHeader?, endOfData: UInt64) -> State {
+            State(
+                footer: footer, header: header, bat: BlockAllocationTable(count: 0), batmapHeader: nil, batmap: [],
+                blocks: [:], endOfData: endOfData)
+        }
     }
 
     /// What is known of a block's sector bitmap, loaded on first use.
@@ -75,6 +113,9 @@ public final class Image: @unchecked Sendable {
     public let blockSize: UInt64
     /// Bytes of each block's sector bitmap.
     public let bitmapSize: UInt64
+    /// Whether the BAT and the blocks were loaded and checked (`.full` validation), which
+    /// data reads need.
+    let blocksChecked: Bool
 
     init(
         store: any BlockStore, name: String, options: OpenOptions, footerSource: FooterSource, state: State,
@@ -88,6 +129,7 @@ public final class Image: @unchecked Sendable {
         self.diskType = state.footer.diskType ?? .none
         self.blockSize = UInt64(state.header?.blockSize ?? 0)
         self.bitmapSize = state.header?.bitmapSize ?? 0
+        self.blocksChecked = options.validation == .full
         self.state = Mutex(state)
     }
 

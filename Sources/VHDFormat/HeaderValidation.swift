@@ -1,12 +1,25 @@
-/// The rules a dynamic header must satisfy before the engine uses it: blktap's
-/// `vhd_validate_header` plus the bounds QEMU's `vpc_open` checks, so hostile values never
-/// lead to huge allocations or reads outside the file.
+/// The rules a dynamic header must satisfy before it is used, in one of two strengths.
 public enum HeaderValidation {
-    /// The largest block size accepted: blktap writes 2 MiB; any power of two up to this reads.
-    public static let maxBlockSize: UInt32 = 1 << 28
+    /// Which reader's rules apply.
+    public enum Rules: Sendable, Equatable {
+        /// The engine's: blktap's `vhd_validate_header` plus the bounds QEMU's `vpc_open`
+        /// checks (block size up to 256 MiB, BAT inside the file and large enough for the disk),
+        /// so hostile values never lead to huge allocations or reads outside the file.
+        case engine
+        /// libvhd's `vhd_validate_header` alone (block size a power of two up to 2 MiB): what
+        /// `vhd-util` accepts at open; the BAT is checked only when it is read.
+        case libvhd
+    }
 
-    /// The first problem with `header`, or nil when it is usable.
-    public static func firstProblem(_ header: DynamicHeader, footer: Footer, storeSize: UInt64) -> String? {
+    /// The largest block size the engine accepts: blktap writes 2 MiB; any power of two up to this reads.
+    public static let maxBlockSize: UInt32 = 1 << 28
+    /// The largest block size libvhd accepts (`VHD_BLOCK_SIZE`).
+    public static let libvhdMaxBlockSize: UInt32 = 1 << 21
+
+    /// The first problem with `header`, or nil when it is usable under `rules`.
+    public static func firstProblem(
+        _ header: DynamicHeader, footer: Footer, storeSize: UInt64, rules: Rules = .engine
+    ) -> String? {
         if !header.hasValidCookie { return "invalid cookie" }
         if header.headerVersion != DynamicHeader.headerVersion {
             return "invalid header version 0x\(hex8(header.headerVersion))"
@@ -19,9 +32,11 @@ public enum HeaderValidation {
             return "invalid checksum: stored 0x\(hex8(header.storedChecksum)), computed 0x\(hex8(header.computedChecksum))"
         }
         let blockSize = header.blockSize
-        if blockSize < 512 || blockSize > maxBlockSize || blockSize & (blockSize - 1) != 0 {
+        let (smallest, largest) = rules == .engine ? (UInt32(512), maxBlockSize) : (UInt32(1), libvhdMaxBlockSize)
+        if blockSize < smallest || blockSize > largest || blockSize & (blockSize - 1) != 0 {
             return "invalid block size \(blockSize)"
         }
+        guard rules == .engine else { return nil }
         if header.tableOffset == 0 || header.tableOffset % 512 != 0 {
             return "invalid table offset \(header.tableOffset)"
         }

@@ -37,8 +37,8 @@ struct CoalesceCommand: Subcommand {
     }
 
     static func coalesce(_ path: String, sparse: Bool, progress: Bool, _ console: Console) -> Result<UInt64, Failure> {
-        let child: LenientImage
-        do { child = try LenientImage.open(path: path, options: .init(ignoreDisabled: false)) } catch {
+        let child: Image.Libvhd
+        do { child = try Image.open(path: path, options: .libvhd(ignoreDisabled: false)).libvhd } catch {
             console.log(error)
             console.print("error opening \(path): -\(error.errno)")
             return .failure(Failure(rawValue: error.errno))

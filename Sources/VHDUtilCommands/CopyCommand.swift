@@ -32,8 +32,8 @@ struct CopyCommand: Subcommand {
     }
 
     static func copy(_ source: String, to target: String, _ console: Console) -> Int32 {
-        let image: LenientImage
-        do { image = try LenientImage.open(path: source, options: .init(ignoreDisabled: false)) } catch {
+        let image: Image.Libvhd
+        do { image = try Image.open(path: source, options: .libvhd(ignoreDisabled: false)).libvhd } catch {
             console.print("error opening \(source): -\(error.errno)")
             return error.errno
         }
@@ -64,7 +64,7 @@ struct CopyCommand: Subcommand {
         return copyBlocks(from: image, into: copy, console)
     }
 
-    static func copyBlocks(from image: LenientImage, into copy: Image, _ console: Console) -> Int32 {
+    static func copyBlocks(from image: Image.Libvhd, into copy: Image, _ console: Console) -> Int32 {
         let blockSize = image.sectorsPerBlock * 512
         var block = 0
         do {

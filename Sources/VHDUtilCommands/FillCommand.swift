@@ -42,7 +42,7 @@ struct FillCommand: Subcommand {
             console.print("error opening \(path): -\(error.errno)")
             return error.errno
         }
-        guard let image = try? LenientImage.open(path: path), let bat = try? image.bat() else { return Errno.invalid }
+        guard let image = try? Image.open(path: path, options: .libvhd()).libvhd, let bat = try? image.bat() else { return Errno.invalid }
         do {
             if bitmapsOnly {
                 if !ignoreLimit, let extent = firstExtentPastLimit(image, bat: bat, from: from, to: to) {
@@ -64,7 +64,7 @@ struct FillCommand: Subcommand {
 
     /// The first block `fill -b` would place at a sector offset beyond 32 bits (blktap's 2 TB
     /// limit), nil when all fit.
-    static func firstExtentPastLimit(_ image: LenientImage, bat: [UInt32], from: UInt64, to: UInt64) -> Int? {
+    static func firstExtentPastLimit(_ image: Image.Libvhd, bat: [UInt32], from: UInt64, to: UInt64) -> Int? {
         let spb = image.sectorsPerBlock
         guard spb > 0, !bat.isEmpty, var next = try? image.endOfData() >> 9 else { return nil }
         let first = Int(from == .max ? 0 : from / spb)

@@ -8,7 +8,7 @@ struct HeaderDump {
     enum BatmapSection {
         /// `vhd_get_batmap` failed: blktap prints `failed to get batmap header` and stops there.
         case unreadable
-        case present(header: BatmapHeader, computedChecksum: UInt32, keyHash: Result<LenientImage.KeyHash, VHDError>)
+        case present(header: BatmapHeader, computedChecksum: UInt32, keyHash: Result<Image.Libvhd.KeyHash, VHDError>)
     }
 
     struct LocatorEntry {
@@ -27,11 +27,11 @@ struct HeaderDump {
     var batmap: BatmapSection?
 
     /// Gathers the dump of an opened image.
-    init(_ image: LenientImage) {
+    init(_ image: Image.Libvhd) {
         footer = image.footer
         header = image.header
         if let header {
-            parentName = LenientImage.decodeParentName(header: header, footer: footer)
+            parentName = Image.Libvhd.decodeParentName(header: header, footer: footer)
             if image.isDifferencing {
                 locators = header.locators.enumerated().filter { $0.element.platformCodeValue != 0 }.map {
                     slot, locator in
@@ -56,7 +56,7 @@ struct HeaderDump {
     init(footer: Footer, rawHeader: DynamicHeader) {
         self.footer = footer
         header = rawHeader
-        parentName = LenientImage.decodeParentName(header: rawHeader, footer: footer)
+        parentName = Image.Libvhd.decodeParentName(header: rawHeader, footer: footer)
     }
 
     // MARK: Text
@@ -114,7 +114,7 @@ struct HeaderDump {
         )
         text.line("                    : = \(text.number(chs >> 11)) MB (\(text.number(chs << 9)) Bytes)")
         text.line("Disk type           : \(Self.diskTypeName(footer.diskTypeValue))")
-        let computed = LenientImage.rawFooterChecksum(footer)
+        let computed = footer.computedChecksum
         text.line(Self.checksumLine(stored: footer.storedChecksum, computed: computed))
         text.line("UUID                : \(footer.uuid)")
         text.line("Saved state         : \(footer.savedState == 0 ? "No" : "Yes")")
@@ -137,7 +137,7 @@ struct HeaderDump {
         text.line("Parent name         : \(parentName ?? "failed to read name")")
         text.line("Parent UUID         : \(header.parentUUID)")
         text.line("Parent timestamp    : \(CFormat.ctime(header.parentTimestamp.secondsSince2000))")
-        text.line(Self.checksumLine(stored: header.storedChecksum, computed: LenientImage.rawHeaderChecksum(header)))
+        text.line(Self.checksumLine(stored: header.storedChecksum, computed: header.computedChecksum))
         text.line("")
     }
 
@@ -157,7 +157,7 @@ struct HeaderDump {
     }
 
     private func renderBatmap(
-        _ batmap: BatmapHeader, _ computed: UInt32, _ keyHash: Result<LenientImage.KeyHash, VHDError>,
+        _ batmap: BatmapHeader, _ computed: UInt32, _ keyHash: Result<Image.Libvhd.KeyHash, VHDError>,
         _ text: inout TextBuffer
     ) {
         text.line("VHD Batmap Summary:\n-------------------")
@@ -266,7 +266,7 @@ struct HeaderDump {
             ),
             ("disk_type", .unsigned(UInt64(footer.diskTypeValue))),
             ("checksum", .unsigned(UInt64(footer.storedChecksum))),
-            ("checksum_valid", .bool(footer.storedChecksum == LenientImage.rawFooterChecksum(footer))),
+            ("checksum_valid", .bool(footer.storedChecksum == footer.computedChecksum)),
             ("uuid", .string(footer.uuid.description)),
             ("saved_state", .unsigned(UInt64(footer.savedState))),
             ("hidden", .unsigned(UInt64(footer.hidden))),
@@ -285,7 +285,7 @@ struct HeaderDump {
             ("parent_uuid", .string(header.parentUUID.description)),
             ("parent_timestamp", .integer(header.parentTimestamp.unixTime)),
             ("checksum", .unsigned(UInt64(header.storedChecksum))),
-            ("checksum_valid", .bool(header.storedChecksum == LenientImage.rawHeaderChecksum(header))),
+            ("checksum_valid", .bool(header.storedChecksum == header.computedChecksum)),
         ])
     }
 }

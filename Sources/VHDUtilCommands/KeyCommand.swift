@@ -40,8 +40,8 @@ struct KeyCommand: Subcommand {
         guard let path else { return keyUsage(console, Errno.invalid) }
         if set && (keyPath == nil) == (hash == nil) { return keyUsage(console, Errno.invalid) }
         if !set && !print { return keyUsage(console, Errno.invalid) }
-        let image: LenientImage
-        do { image = try LenientImage.open(path: path, options: .init(ignoreDisabled: false)) } catch {
+        let image: Image.Libvhd
+        do { image = try Image.open(path: path, options: .libvhd(ignoreDisabled: false)).libvhd } catch {
             console.printError("failed to open \(path): -\(error.errno)")
             return error.errno
         }
@@ -73,7 +73,7 @@ struct KeyCommand: Subcommand {
     }
 
     /// blktap's `vhd_util_set_key` with a given hash: only on empty dynamic disks.
-    static func setKey(_ image: LenientImage, hash: String, nonce: String?, _ console: Console) -> Int32 {
+    static func setKey(_ image: Image.Libvhd, hash: String, nonce: String?, _ console: Console) -> Int32 {
         guard image.isDynamic else {
             console.printError("vhd_util_set_key: can't save key hashes for fixed vhds")
             return Errno.invalid

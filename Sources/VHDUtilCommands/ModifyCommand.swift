@@ -65,7 +65,7 @@ struct ModifyCommand: Subcommand {
 
     /// `-z`: only dynamic and differencing disks (blktap: ENOSYS otherwise).
     static func zero(_ path: String, _ console: Console) -> Int32 {
-        guard let image = try? LenientImage.open(path: path), image.isDynamic else { return Errno.notImplemented }
+        guard let image = try? Image.open(path: path, options: .libvhd()).libvhd, image.isDynamic else { return Errno.notImplemented }
         do {
             try Modify.killData(path: path)
             return 0

@@ -39,8 +39,8 @@ struct QueryCommand: Subcommand {
             }
         }
         guard let path = query.path, getopt.operands.isEmpty else { return usage(console, status: Errno.invalid) }
-        let image: LenientImage
-        do { image = try LenientImage.open(path: path) } catch {
+        let image: Image.Libvhd
+        do { image = try Image.open(path: path, options: .libvhd()).libvhd } catch {
             console.log(error)
             console.print("error opening \(path): -\(error.errno)")
             return error.errno
@@ -160,7 +160,7 @@ struct QueryCommand: Subcommand {
     }
 
     /// Computes every requested item from `image`.
-    func answer(_ image: LenientImage) -> Result {
+    func answer(_ image: Image.Libvhd) -> Result {
         var result = Result(path: image.path)
         if virtualSize { result.virtualSizeMB = image.footer.currentSize >> 20 }
         if physicalSize { result.physicalSize = Swift.Result { () throws(VHDError) in try image.physicalSize() } }

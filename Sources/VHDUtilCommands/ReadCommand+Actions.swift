@@ -6,7 +6,7 @@ extension ReadCommand {
     /// The `read` actions other than `-p`, each returning 0 or a positive errno, with blktap's
     /// range checks and messages (`vhd/lib/vhd-util-read.c`).
     struct Actions {
-        let image: LenientImage
+        let image: Image.Libvhd
         let bat: [UInt32]
         let hex: Bool
         let count: Int32
@@ -176,7 +176,7 @@ extension ReadCommand {
                 return error.errno
             }
             let size = Int(batmap.header.mapSectors) * 512
-            var bytes = (try? image.store.read(count: size, at: batmap.header.mapOffset)) ?? batmap.map
+            var bytes = (try? image.image.store.read(count: size, at: batmap.header.mapOffset)) ?? batmap.map
             if bytes.count < size { bytes += [UInt8](repeating: 0, count: size - bytes.count) }
             bytes.withUnsafeBytes { console.out.writeUnbuffered($0) }
             return 0
@@ -192,7 +192,7 @@ extension ReadCommand {
             }
             for index in 0..<loopCount {
                 let current = block + UInt64(index)
-                let full = LenientImage.batmapTest(batmap, block: current)
+                let full = Image.Libvhd.batmapTest(batmap, block: current)
                 console.printError("batmap for block \(conv(current)): \(full ? 1 : 0)")
             }
             return 0

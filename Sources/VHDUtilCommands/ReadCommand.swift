@@ -63,8 +63,8 @@ struct ReadCommand: Subcommand {
     }
 
     func run(path: String, _ console: Console) -> Int32 {
-        let image: LenientImage
-        do { image = try LenientImage.open(path: path, options: .init(fast: cached)) } catch {
+        let image: Image.Libvhd
+        do { image = try Image.open(path: path, options: .libvhd(fast: cached)).libvhd } catch {
             console.log(error)
             console.print("Failed to open \(path): -\(error.errno)")
             Self.dumpRawHeaders(path: path, hex: hex, console)
@@ -107,7 +107,7 @@ struct ReadCommand: Subcommand {
     /// as found on disk, unvalidated.
     static func dumpRawHeaders(path: String, hex: Bool, _ console: Console) {
         console.out.write("\n\(path) appears invalid; dumping headers\n\n")
-        guard let (footer, header) = LenientImage.unvalidatedHeaders(path: path) else { return }
+        guard let (footer, header) = Image.unvalidatedHeaders(path: path) else { return }
         console.out.write(bytes: HeaderDump(footer: footer, rawHeader: header).render(hex: hex))
     }
 }

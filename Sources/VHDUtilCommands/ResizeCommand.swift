@@ -27,8 +27,8 @@ struct ResizeCommand: Subcommand {
         guard let path, let megabytes, journal != nil || fast, getopt.operands.isEmpty, !(journal != nil && fast) else {
             return usage(console, status: Errno.invalid)
         }
-        let image: LenientImage
-        do { image = try LenientImage.open(path: path, options: .init(ignoreDisabled: false)) } catch {
+        let image: Image.Libvhd
+        do { image = try Image.open(path: path, options: .libvhd(ignoreDisabled: false)).libvhd } catch {
             console.log(error)
             console.print("error opening \(path): -\(error.errno)")
             return error.errno
@@ -43,7 +43,7 @@ struct ResizeCommand: Subcommand {
     }
 
     /// blktap's `vhd_dynamic_grow_fast`: the size rounded up to 2 MiB, never smaller.
-    static func growFast(_ image: LenientImage, bytes: UInt64, _ console: Console) -> Int32 {
+    static func growFast(_ image: Image.Libvhd, bytes: UInt64, _ console: Console) -> Int32 {
         let size = CreateCommand.roundToBlocks(bytes)
         let current = image.footer.currentSize
         if image.isDynamic && size < current {
@@ -60,7 +60,7 @@ struct ResizeCommand: Subcommand {
         }
     }
 
-    static func resizeJournaled(_ image: LenientImage, bytes: UInt64, journal: String, _ console: Console) -> Int32 {
+    static func resizeJournaled(_ image: Image.Libvhd, bytes: UInt64, journal: String, _ console: Console) -> Int32 {
         var info = stat()
         if stat(journal, &info) == 0 && info.st_mode & S_IFMT == S_IFREG {
             console.print("creating journal failed: -\(Errno.exists)")

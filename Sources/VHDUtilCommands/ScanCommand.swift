@@ -72,7 +72,7 @@ struct ScanCommand: Subcommand {
         var size: UInt64 = 0
         var hidden: UInt8 = 0
         var marker: UInt8 = 0
-        var keyHash: LenientImage.KeyHash?
+        var keyHash: Image.Libvhd.KeyHash?
         var error: (errno: Int32, message: String)?
         /// Whether the parent was found among the scanned images (pretty mode).
         var parentFound = true
@@ -197,7 +197,7 @@ struct ScanCommand: Subcommand {
     }
 
     /// Scans one target, returning what was found and, for a VHD that opened, the image.
-    func scan(_ target: Target, _ console: Console) -> (ScannedImage, LenientImage?) {
+    func scan(_ target: Target, _ console: Console) -> (ScannedImage, Image.Libvhd?) {
         var image = ScannedImage(name: target.name)
         if pretty {
             guard let canonical = FileParentResolver.canonicalPath(target.name) else {
@@ -212,8 +212,8 @@ struct ScanCommand: Subcommand {
             image.hidden = 1
             return (image, nil)
         }
-        let opened: LenientImage
-        do { opened = try LenientImage.open(path: image.name, options: .init(fast: fast)) } catch {
+        let opened: Image.Libvhd
+        do { opened = try Image.open(path: image.name, options: .libvhd(fast: fast)).libvhd } catch {
             console.log(error)
             image.error = (-error.errno, "opening file")
             return (image, nil)
@@ -243,9 +243,9 @@ struct ScanCommand: Subcommand {
 
     /// blktap's `vhd_util_scan_get_parent`: with `-f` the header's parent name; otherwise the
     /// resolved locator; failing that, the raw string of the preferred locator.
-    func parent(of image: LenientImage) throws(VHDError) -> String {
+    func parent(of image: Image.Libvhd) throws(VHDError) -> String {
         guard let header = image.header else { throw .invalid(image: image.path, problem: "no header") }
-        if fast, let name = LenientImage.decodeParentName(header: header, footer: image.footer) { return name }
+        if fast, let name = Image.Libvhd.decodeParentName(header: header, footer: image.footer) { return name }
         if !fast, let resolved = try? image.parentPath() { return resolved }
         // blktap's `vhd_util_scan_get_parent_locator`: the first MacX, else the last W2ru, else
         // the first locator in use.

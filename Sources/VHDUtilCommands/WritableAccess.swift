@@ -9,8 +9,7 @@ enum WritableAccess {
     /// What `vhd_open(name, VHD_OPEN_RDWR)` would say: nil when it opens, else the error.
     static func openError(_ path: String, useBackupFooter: Bool = false) -> VHDError? {
         do {
-            _ = try LenientImage.open(
-                path: path, options: .init(ignoreDisabled: false, useBackupFooter: useBackupFooter))
+            _ = try Image.open(path: path, options: .libvhd(ignoreDisabled: false, backupFooter: useBackupFooter)).libvhd
             _ = try FileBlockStore(path: path, readOnly: false)
             return nil
         } catch let error as VHDError {
@@ -45,7 +44,7 @@ enum WritableAccess {
     private static func updateBatmapHeader(
         _ path: String, attribute: String, value: [UInt8], change: (inout BatmapHeader) -> Void
     ) throws(VHDError) {
-        let image = try LenientImage.open(path: path, options: .init(ignoreDisabled: false))
+        let image = try Image.open(path: path, options: .libvhd(ignoreDisabled: false)).libvhd
         guard image.hasBatmap, let header = image.header else {
             try setAttribute(path, attribute, value)
             return

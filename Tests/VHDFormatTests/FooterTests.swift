@@ -65,6 +65,58 @@ import VHDFormat
     }
 }
 
+@Suite struct HeaderValidationRulesTests {
+    let footer = Footer(
+        diskType: .dynamic, currentSize: 100 << 20, uuid: .random(), timestamp: .init(secondsSince2000: 0), dataOffset: 512)
+
+    func header(tableOffset: UInt64 = 1536, entries: UInt32 = 50, blockSize: UInt32) throws -> DynamicHeader {
+        try DynamicHeader(decoding: DynamicHeader(tableOffset: tableOffset, maxTableEntries: entries, blockSize: blockSize).encoded())
+    }
+
+    @Test func theEngineReadsLargerBlocksThanLibvhdAndLibvhdSmallerOnes() throws {
+        let large = try header(blockSize: 4 << 20)
+        #expect(HeaderValidation.firstProblem(large, footer: footer, storeSize: 1 << 20, rules: .engine) == nil)
+        #expect(HeaderValidation.firstProblem(large, footer: footer, storeSize: 1 << 20, rules: .libvhd) == "invalid block size 4194304")
+        let tiny = try header(entries: 1 << 18, blockSize: 256)
+        #expect(HeaderValidation.firstProblem(tiny, footer: footer, storeSize: 4 << 20, rules: .engine) == "invalid block size 256")
+        #expect(HeaderValidation.firstProblem(tiny, footer: footer, storeSize: 4 << 20, rules: .libvhd) == nil)
+    }
+
+    @Test func onlyTheEngineChecksWhereTheBATLiesAndThatItCoversTheDisk() throws {
+        for bad in [try header(tableOffset: 0, blockSize: 2 << 20), try header(entries: 0x4000_0000, blockSize: 2 << 20),
+            try header(entries: 10, blockSize: 2 << 20)]
+        {
+            #expect(HeaderValidation.firstProblem(bad, footer: footer, storeSize: 1 << 20, rules: .engine) != nil)
+            #expect(HeaderValidation.firstProblem(bad, footer: footer, storeSize: 1 << 20, rules: .libvhd) == nil)
+        }
+    }
+
+    @Test func bothRefuseABadCookieVersionOffsetLocatorOrChecksum() throws {
+        var damaged: [DynamicHeader] = []
+        var cookie = try header(blockSize: 2 << 20)
+        cookie.cookie = Array("cxsparsf".utf8)
+        damaged.append(cookie)
+        var version = try header(blockSize: 2 << 20)
+        version.headerVersion = 0x0002_0000
+        damaged.append(version)
+        var offset = try header(blockSize: 2 << 20)
+        offset.dataOffset = 0
+        damaged.append(offset)
+        var locator = try header(blockSize: 2 << 20)
+        locator.locators[2] = ParentLocator(platformCodeValue: 0x1234, dataSpace: 1, dataLength: 1, dataOffset: 4096)
+        damaged.append(locator)
+        for var header in damaged {
+            header.storedChecksum = header.computedChecksum
+            for rules in [HeaderValidation.Rules.engine, .libvhd] {
+                #expect(HeaderValidation.firstProblem(header, footer: footer, storeSize: 1 << 20, rules: rules) != nil)
+            }
+        }
+        var checksum = try header(blockSize: 2 << 20)
+        checksum.storedChecksum &+= 1
+        #expect(HeaderValidation.firstProblem(checksum, footer: footer, storeSize: 1 << 20, rules: .libvhd)?.hasPrefix("invalid checksum") == true)
+    }
+}
+
 @Suite struct ParentLocatorTests {
     @Test func encodesAsBlktapWrites() {
         #expect(ParentLocator.encodePath("./x.vhd", as: .macX) == Array("file://./x.vhd".utf8))

@@ -6,7 +6,7 @@ extension Check.Run {
     /// `vhd_util_check_bat`: every allocated block (of the `floor(curr_size / 2 MiB)` blktap
     /// examines) lies after the metadata, before the footer, and overlaps no other block; with
     /// `-b`/`-s`, its bitmap is examined too.
-    mutating func checkBAT(_ image: LenientImage) -> Int32? {
+    mutating func checkBAT(_ image: Image.Libvhd) -> Int32? {
         guard let header = image.header else { return nil }
         if options.collectStatistics {
             statistics = Check.Statistics(
@@ -57,7 +57,7 @@ extension Check.Run {
 
     /// `vhd_util_check_bitmap`: with `-s`, counts the written sectors; with `-b`, reports every
     /// sector holding data (a non-zero byte past the first, blktap's zero test) whose bit is clear.
-    mutating func checkBitmap(_ image: LenientImage, block: Int) -> Int32? {
+    mutating func checkBitmap(_ image: Image.Libvhd, block: Int) -> Int32? {
         let bitmap: [UInt8]
         do { bitmap = try image.readBitmap(block: block) } catch {
             return fail("error reading bitmap 0x\(hex(block))", error.errno)
@@ -88,7 +88,7 @@ extension Check.Run {
     }
 
     /// `vhd_util_check_batmap`.
-    mutating func checkBatmap(_ image: LenientImage) -> Int32? {
+    mutating func checkBatmap(_ image: Image.Libvhd) -> Int32? {
         guard let header = image.header else { return nil }
         let bat: [UInt32]
         do { bat = try image.bat() } catch { return fail("error reading bat: -\(error.errno)", error.errno) }
@@ -106,7 +106,7 @@ extension Check.Run {
             return fail("batmap is invalid: invalid batmap size", EINVAL)
         }
         let blocks = image.footer.currentSize >> 21
-        for block in 0..<blocks where LenientImage.batmapTest(batmap, block: block) {
+        for block in 0..<blocks where Image.Libvhd.batmapTest(batmap, block: block) {
             if Int(block) < bat.count, bat[Int(block)] == BlockAllocationTable.unused {
                 return fail("batmap shows unallocated block \(block) full", EINVAL)
             }
@@ -117,9 +117,9 @@ extension Check.Run {
     /// `vhd_util_check_parent_locators`: each locator is well formed, no code repeats, each
     /// path-bearing locator names the header's parent and resolves to it, and (unless `-I`) the
     /// parent's UUID is the one the header records.
-    mutating func checkParentLocators(_ image: LenientImage) -> Int32? {
+    mutating func checkParentLocators(_ image: Image.Libvhd) -> Int32? {
         guard let header = image.header else { return nil }
-        guard let parentName = LenientImage.decodeParentName(header: header, footer: image.footer) else {
+        guard let parentName = Image.Libvhd.decodeParentName(header: header, footer: image.footer) else {
             return fail("error decoding parent name: -22", EINVAL)
         }
         var seen: Set<UInt32> = []
@@ -159,7 +159,7 @@ extension Check.Run {
     }
 
     /// `vhd_util_check_validate_parent_locator`.
-    func locatorProblem(_ locator: ParentLocator, in image: LenientImage) -> String? {
+    func locatorProblem(_ locator: ParentLocator, in image: Image.Libvhd) -> String? {
         guard let code = locator.platformCode else { return "invalid platform code" }
         if code == .unused {
             return Check.firstNonZero(Check.hostOrderLocatorBytes([locator])) != 0 ? "non-zero locator" : nil
@@ -167,16 +167,16 @@ extension Check.Run {
         if locator.dataOffset == 0 { return "invalid data offset" }
         if locator.dataSpace == 0 { return "invalid data space" }
         if locator.dataLength == 0 { return "invalid data length" }
-        if locator.dataOffset &+ LenientImage.locatorSize(locator) > image.fileSize &- 512 { return "invalid size" }
+        if locator.dataOffset &+ Image.Libvhd.locatorSize(locator) > image.fileSize &- 512 { return "invalid size" }
         if locator.reserved != 0 { return "invalid reserved bits" }
         return nil
     }
 
     /// `vhd_util_check_validate_parent`.
-    func parentProblem(_ image: LenientImage, location: String) -> String? {
+    func parentProblem(_ image: Image.Libvhd, location: String) -> String? {
         guard let header = image.header, !image.hasRawParent, !options.ignoreParentUUID else { return nil }
-        let parent: LenientImage
-        do { parent = try LenientImage.open(path: location) } catch {
+        let parent: Image.Libvhd
+        do { parent = try Image.open(path: location, options: .libvhd()).libvhd } catch {
             // blktap's words, plus why when the path is no image at all (blktap hangs on a FIFO).
             if case .io(.notAStore) = error { return "error opening parent: \(error)" }
             return "error opening parent"

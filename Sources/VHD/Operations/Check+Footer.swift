@@ -6,13 +6,13 @@ extension Check {
     /// `vhd_util_check_validate_footer`: the first problem with `footer`, in blktap's words.
     public static func footerProblem(_ footer: Footer, now: UInt32, ignoreTimestamps: Bool) -> String? {
         if !footer.hasValidCookie { return "invalid cookie" }
-        if !LenientImage.footerChecksumMatches(footer) { return "invalid checksum" }
+        if !footer.isChecksumValid { return "invalid checksum" }
         if footer.features & Footer.reservedFeature == 0 { return "invalid 'reserved' feature" }
         if footer.features & ~(Footer.reservedFeature | Footer.temporaryFeature) != 0 {
             return "invalid extra features"
         }
         if footer.fileFormatVersion != Footer.fileFormatVersion { return "invalid file format version" }
-        if !LenientImage.isDynamic(footer) && footer.dataOffset != .max { return "invalid data offset" }
+        if !Image.Libvhd.isDynamic(footer) && footer.dataOffset != .max { return "invalid data offset" }
         if !ignoreTimestamps && footer.timestamp.secondsSince2000 > now &+ timestampSlack {
             return "creation time in future"
         }
@@ -21,7 +21,7 @@ extension Check {
         }
         if Geometry.blktap(forSize: footer.currentSize).packed < footer.geometry.packed { return "geometry too large" }
         let type = footer.diskTypeValue
-        if type != DiskType.fixed.rawValue && !LenientImage.isDynamic(footer) { return "invalid type" }
+        if type != DiskType.fixed.rawValue && !Image.Libvhd.isDynamic(footer) { return "invalid type" }
         if footer.savedState > 1 { return "invalid 'saved' state" }
         if footer.hidden > 1 { return "invalid 'hidden' state" }
         if firstNonZero(footer.reserved) != 0 { return "invalid 'reserved' bits" }
@@ -33,7 +33,7 @@ extension Check {
     /// `fileSize` bytes, in blktap's words.
     public static func headerProblem(_ header: DynamicHeader, fileSize: UInt64) -> String? {
         if !header.hasValidCookie { return "invalid cookie" }
-        if LenientImage.rawHeaderChecksum(header) != header.storedChecksum { return "invalid checksum" }
+        if header.computedChecksum != header.storedChecksum { return "invalid checksum" }
         if header.headerVersion != DynamicHeader.headerVersion { return "invalid header version" }
         if header.dataOffset != .max { return "invalid data offset" }
         let tableEnd = header.tableOffset &+ UInt64(header.maxTableEntries) * 4
@@ -132,7 +132,7 @@ extension Check.Run {
     }
 
     /// `vhd_util_check_validate_differencing_header`.
-    func differencingHeaderProblem(_ image: LenientImage) -> String? {
+    func differencingHeaderProblem(_ image: Image.Libvhd) -> String? {
         guard let header = image.header else { return nil }
         if image.isDifferencing {
             if !options.ignoreTimestamps
@@ -140,7 +140,7 @@ extension Check.Run {
             {
                 return "parent creation time in future"
             }
-            if LenientImage.decodeParentName(header: header, footer: image.footer) == nil {
+            if Image.Libvhd.decodeParentName(header: header, footer: image.footer) == nil {
                 return "invalid parent name"
             }
             return nil

@@ -93,8 +93,8 @@ public enum Check {
     /// - Returns: `.failure` with blktap's errno; `message` is the line blktap prints, nil when
     ///   it prints none (the image could not be opened).
     public static func parent(of path: String) -> Result<String?, ParentStepFailure> {
-        let image: LenientImage
-        do { image = try LenientImage.open(path: path) } catch {
+        let image: Image.Libvhd
+        do { image = try Image.open(path: path, options: .libvhd()).libvhd } catch {
             return .failure(ParentStepFailure(message: nil, errno: error.errno))
         }
         guard image.isDifferencing, !image.hasRawParent else { return .success(nil) }
@@ -165,11 +165,11 @@ public enum Check {
             case .success(let found): footer = found
             case .failure(let code): return code.rawValue
             }
-            guard LenientImage.isDynamic(footer) else { return 0 }
+            guard Image.Libvhd.isDynamic(footer) else { return 0 }
             isSparse = true
             if let code = checkHeader(store, footer: footer) { return code }
-            let image: LenientImage
-            do { image = try LenientImage.open(path: path) } catch { return error.errno }
+            let image: Image.Libvhd
+            do { image = try Image.open(path: path, options: .libvhd()).libvhd } catch { return error.errno }
             if let problem = differencingHeaderProblem(image) {
                 return fail("differencing header is invalid: \(problem)", EINVAL)
             }

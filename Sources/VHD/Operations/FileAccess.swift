@@ -10,7 +10,6 @@ enum FileAccess {
     }
 
     static func image(_ path: String, writable: Bool, ignoreDisabled: Bool = false) throws(VHDError) -> Image {
-        let options = Image.OpenOptions(writable: writable, ignoreDisabled: ignoreDisabled)
-        return try Image.open(store: try store(path, writable: writable), name: path, options: options)
+        try Image.open(path: path, options: Image.OpenOptions(writable: writable, ignoreDisabled: ignoreDisabled))
     }
 }
