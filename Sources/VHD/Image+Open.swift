@@ -69,24 +69,14 @@ extension Image {
         if fast {
             // `vhd_open_fast` reads the footer copy and the header in one go, so a file shorter
             // than both is a short read even for a fixed disk.
-            _ = try Libvhd.readExactly(store, name: name, count: Footer.size + DynamicHeader.size, at: 0)
+            try Libvhd.requireInStore(store, name: name, count: Footer.size + DynamicHeader.size, at: 0)
             (footer, source) = try readBackupFooter(store: store, name: name, rules: .libvhd, primaryProblem: "not read")
         } else {
             (footer, source) = try readFooter(store: store, name: name, rules: .libvhd, backupOnly: backupFooter)
             if footer.isPoisoned && !options.ignoreDisabled { throw .disabled(image: name) }
         }
-        var header: DynamicHeader?
-        if Libvhd.isDynamic(footer) {
-            let offset = footer.dataOffset
-            guard offset <= UInt64(Int64.max) else { throw .invalid(image: name, problem: "header offset out of range") }
-            let bytes = try Libvhd.readExactly(store, name: name, count: DynamicHeader.size, at: offset)
-            let decoded: DynamicHeader
-            do { decoded = try DynamicHeader(decoding: bytes) } catch { throw .invalid(image: name, problem: error.description) }
-            if let problem = HeaderValidation.firstProblem(decoded, footer: footer, storeSize: store.size, rules: .libvhd) {
-                throw .invalid(image: name, problem: "header: \(problem)")
-            }
-            header = decoded
-        }
+        let header =
+            footer.diskType?.isSparse == true ? try readHeader(store: store, name: name, footer: footer, rules: .libvhd) : nil
         if !fast && footer.isTapCreated && footer.creatorVersion == 0x0000_0001 {
             throw .invalid(image: name, problem: "unsupported version 0.1 VHD")
         }
@@ -129,7 +119,7 @@ extension Image {
     private static func readBackupFooter(
         store: any BlockStore, name: String, rules: HeaderValidation.Rules, primaryProblem: String
     ) throws(VHDError) -> (Footer, FooterSource) {
-        _ = try Libvhd.readExactly(store, name: name, count: Footer.size, at: 0)
+        try Libvhd.requireInStore(store, name: name, count: Footer.size, at: 0)
         switch try Footer.decodeChecked(store: store, at: 0, count: Footer.size) {
         case .success(let footer):
             guard rules == .libvhd || footer.diskType?.isSparse == true else {
@@ -143,15 +133,25 @@ extension Image {
         }
     }
 
-    static func readHeader(store: any BlockStore, name: String, footer: Footer) throws(VHDError) -> DynamicHeader {
+    /// Reads the dynamic header at the footer's data offset and checks it under `rules`. A
+    /// header outside the file is invalid to the engine; to libvhd it is a short read (`-EIO`).
+    static func readHeader(
+        store: any BlockStore, name: String, footer: Footer, rules: HeaderValidation.Rules = .engine
+    ) throws(VHDError) -> DynamicHeader {
         let offset = footer.dataOffset
-        guard offset % 512 == 0, offset < store.size, store.size - offset >= UInt64(DynamicHeader.size) else {
-            throw .invalid(image: name, problem: "header offset \(offset) is outside the \(store.size)-byte file")
+        switch rules {
+        case .engine:
+            guard offset % 512 == 0, offset < store.size, store.size - offset >= UInt64(DynamicHeader.size) else {
+                throw .invalid(image: name, problem: "header offset \(offset) is outside the \(store.size)-byte file")
+            }
+        case .libvhd:
+            guard offset <= UInt64(Int64.max) else { throw .invalid(image: name, problem: "header offset out of range") }
+            try Libvhd.requireInStore(store, name: name, count: DynamicHeader.size, at: offset)
         }
         let bytes = try VHDError.wrap { () throws(BlockIOError) in try store.read(count: DynamicHeader.size, at: offset) }
         let header: DynamicHeader
         do { header = try DynamicHeader(decoding: bytes) } catch { throw .invalid(image: name, problem: error.description) }
-        if let problem = HeaderValidation.firstProblem(header, footer: footer, storeSize: store.size) {
+        if let problem = HeaderValidation.firstProblem(header, footer: footer, storeSize: store.size, rules: rules) {
             throw .invalid(image: name, problem: problem)
         }
         return header
@@ -239,7 +239,12 @@ extension Footer {
     static func decodeChecked(store: any BlockStore, at offset: UInt64, count: Int) throws(VHDError)
         -> Result<Footer, FooterProblem>
     {
-        let bytes = try VHDError.wrap { () throws(BlockIOError) in try store.read(count: count, at: offset) }
+        checked(try VHDError.wrap { () throws(BlockIOError) in try store.read(count: count, at: offset) })
+    }
+
+    /// Decodes a footer and applies `vhd_validate_footer`: cookie `conectix` or `v_poison`,
+    /// and the checksum.
+    static func checked(_ bytes: [UInt8]) -> Result<Footer, FooterProblem> {
         guard let footer = try? Footer(decoding: bytes) else { return .failure(FooterProblem("invalid size")) }
         if !footer.hasValidCookie && !footer.isPoisoned { return .failure(FooterProblem("invalid cookie")) }
         if !footer.isChecksumValid { return .failure(FooterProblem("invalid checksum")) }

@@ -13,12 +13,7 @@ extension Image {
             if stat(path, &info) != 0 { throw systemError(call: "stat", errno: errno, path: path) }
             if path.utf8.count >= 1024 { throw systemError(call: "open", errno: ENAMETOOLONG, path: path) }
         }
-        let store: FileBlockStore
-        do { store = try FileBlockStore(path: path, readOnly: !options.writable) } catch {
-            if case .system(_, let code, _) = error, code == ENOENT { throw .notFound(path: path) }
-            throw .io(error)
-        }
-        return try open(store: store, name: path, options: options)
+        return try open(store: try FileAccess.store(path, writable: options.writable), name: path, options: options)
     }
 
     /// The footer and header as blktap's `vhd_dump_headers` finds them for an image that does
@@ -30,8 +25,8 @@ extension Image {
         guard let store = try? FileBlockStore(path: path, readOnly: true) else { return nil }
         let size = store.size
         func validFooter(_ bytes: [UInt8]) -> Bool {
-            guard let footer = try? Footer(decoding: bytes) else { return false }
-            return (footer.hasValidCookie || footer.isPoisoned) && footer.isChecksumValid
+            if case .success = Footer.checked(bytes) { return true }
+            return false
         }
         var footerBytes = [UInt8](repeating: 0, count: Footer.size)
         var found = false
@@ -51,7 +46,7 @@ extension Image {
         else { return nil }
         var header = zeroHeader
         let offset = footer.dataOffset
-        if Libvhd.isDynamic(footer), offset <= size, size - offset >= UInt64(DynamicHeader.size),
+        if footer.diskType?.isSparse == true, offset <= size, size - offset >= UInt64(DynamicHeader.size),
             let bytes = try? store.read(count: DynamicHeader.size, at: offset),
             let decoded = try? DynamicHeader(decoding: bytes)
         {

@@ -95,7 +95,7 @@ import VHDFormat
             _ = try Image.open(store: store, name: "big.vhd", options: .libvhd())
         } throws: { error in
             guard case VHDError.invalid(_, let problem) = error else { return false }
-            return problem == "header: invalid block size 4194304"
+            return problem == "invalid block size 4194304"
         }
     }
 }

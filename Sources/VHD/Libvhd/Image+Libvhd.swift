@@ -42,11 +42,6 @@ extension Image {
         /// Sectors of each block's bitmap (`bm_secs`, at least one).
         public var bitmapSectors: UInt64 { Self.sectorsNoZero(sectorsPerBlock >> 3) }
 
-        /// Whether a footer's type has a dynamic header (dynamic or differencing).
-        public static func isDynamic(_ footer: Footer) -> Bool {
-            footer.diskTypeValue == DiskType.dynamic.rawValue || footer.diskTypeValue == DiskType.differencing.rawValue
-        }
-
         /// `secs_round_up_no_zero`: sectors holding `bytes`, truncated to 32 bits, at least one.
         public static func sectorsNoZero(_ bytes: UInt64) -> UInt64 {
             let sectors = UInt64(UInt32(truncatingIfNeeded: (bytes &+ 511) >> 9))
@@ -204,11 +199,16 @@ extension Image {
         static func readExactly(_ store: any BlockStore, name: String, count: Int, at offset: UInt64) throws(VHDError)
             -> [UInt8]
         {
+            try requireInStore(store, name: name, count: count, at: offset)
+            do { return try store.read(count: count, at: offset) } catch { throw .io(error) }
+        }
+
+        /// Throws libvhd's short read (`-EIO`) when `count` bytes at `offset` reach past the end.
+        static func requireInStore(_ store: any BlockStore, name: String, count: Int, at offset: UInt64) throws(VHDError) {
             let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
             guard !overflow, end <= store.size else {
                 throw .io(.shortRead(store: name, offset: offset, expected: count, got: 0))
             }
-            do { return try store.read(count: count, at: offset) } catch { throw .io(error) }
         }
     }
 }

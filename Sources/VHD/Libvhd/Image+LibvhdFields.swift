@@ -7,10 +7,10 @@ extension Image.Libvhd {
     public func hidden() throws(VHDError) -> Int8 {
         let early = footer.creatorVersion == 0x0000_0001 || footer.creatorVersion == 0x0001_0001
         if isDynamic && footer.isTapCreated && early {
-            let bytes = try read(count: Footer.size, at: 0)
-            guard let copy = try? Footer(decoding: bytes), copy.hasValidCookie || copy.isPoisoned, copy.isChecksumValid
-            else { throw .invalid(image: path, problem: "invalid footer copy at offset 0") }
-            return Int8(bitPattern: copy.hidden)
+            switch Footer.checked(try read(count: Footer.size, at: 0)) {
+            case .success(let copy): return Int8(bitPattern: copy.hidden)
+            case .failure(let problem): throw .invalid(image: path, problem: "footer copy at offset 0: \(problem)")
+            }
         }
         return Int8(bitPattern: footer.hidden)
     }

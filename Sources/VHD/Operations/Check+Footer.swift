@@ -12,7 +12,7 @@ extension Check {
             return "invalid extra features"
         }
         if footer.fileFormatVersion != Footer.fileFormatVersion { return "invalid file format version" }
-        if !Image.Libvhd.isDynamic(footer) && footer.dataOffset != .max { return "invalid data offset" }
+        if footer.diskType?.isSparse != true && footer.dataOffset != .max { return "invalid data offset" }
         if !ignoreTimestamps && footer.timestamp.secondsSince2000 > now &+ timestampSlack {
             return "creation time in future"
         }
@@ -21,7 +21,7 @@ extension Check {
         }
         if Geometry.blktap(forSize: footer.currentSize).packed < footer.geometry.packed { return "geometry too large" }
         let type = footer.diskTypeValue
-        if type != DiskType.fixed.rawValue && !Image.Libvhd.isDynamic(footer) { return "invalid type" }
+        if type != DiskType.fixed.rawValue && footer.diskType?.isSparse != true { return "invalid type" }
         if footer.savedState > 1 { return "invalid 'saved' state" }
         if footer.hidden > 1 { return "invalid 'hidden' state" }
         if firstNonZero(footer.reserved) != 0 { return "invalid 'reserved' bits" }

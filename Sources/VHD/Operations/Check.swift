@@ -165,7 +165,7 @@ public enum Check {
             case .success(let found): footer = found
             case .failure(let code): return code.rawValue
             }
-            guard Image.Libvhd.isDynamic(footer) else { return 0 }
+            guard footer.diskType?.isSparse == true else { return 0 }
             isSparse = true
             if let code = checkHeader(store, footer: footer) { return code }
             let image: Image.Libvhd
