@@ -40,6 +40,9 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A journaled operation failed and was rolled back; `cause` is why it failed and
     /// `causeErrno` the errno that failure carried.
     case rolledBack(operation: String, cause: String, causeErrno: Int32)
+    /// A long operation was stopped on request (an abort) before it finished; what it wrote is
+    /// complete and the image valid.
+    case cancelled(image: String, operation: String)
 
     /// The positive errno blktap's `vhd-util` exits with for this kind of failure.
     public var errno: Int32 {
@@ -60,6 +63,7 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
         case .forbiddenParentPath: return 1  // EPERM
         case .blockBeyondVirtualSize: return 22
         case .rolledBack(_, _, let causeErrno): return causeErrno
+        case .cancelled: return 125  // ECANCELED
         }
     }
 
@@ -89,6 +93,7 @@ public enum VHDError: Error, Equatable, Sendable, CustomStringConvertible {
             return
                 "\(image): invalid VHD: block \(block) is allocated but starts at virtual byte \(UInt64(block) * UInt64(blockSize)), at or beyond the current size of \(currentSize) bytes"
         case .rolledBack(let operation, let cause, _): return "\(operation) failed and was rolled back: \(cause)"
+        case .cancelled(let image, let operation): return "\(image): \(operation) stopped on request"
         }
     }
 }

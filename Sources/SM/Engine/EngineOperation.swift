@@ -13,6 +13,24 @@ enum EngineOperation: Equatable {
     case create(volume: String)
     /// A resize to `size` bytes.
     case resize(size: UInt64)
+    /// The collector's copy of a hidden VDI's blocks into its parent `parent` (the reference's
+    /// `coalesce` journal).
+    case coalesce(parent: String)
+    /// The collector's relink of a coalesced VDI's children to its parent `parent`, after which
+    /// the VDI is removed (the reference's `relink` journal).
+    case relink(parent: String)
+    /// A leaf coalesce: the VDI's blocks go into its parent `parent`, which then takes the VDI's
+    /// name and record (the reference's `leaf` journal).
+    case leafCoalesce(parent: String)
+
+    /// Whether the collector owns the operation: while a collector runs, its intents are live
+    /// work (a copy runs without the SR lock), never an interrupted operation to recover.
+    var isCollectors: Bool {
+        switch self {
+        case .coalesce, .relink, .leafCoalesce: true
+        case .snapshot, .revert, .replace, .create, .resize: false
+        }
+    }
 
     /// The stored kind.
     var kind: String {
@@ -22,6 +40,9 @@ enum EngineOperation: Equatable {
         case .replace: "replace"
         case .create: "create"
         case .resize: "resize"
+        case .coalesce: "coalesce"
+        case .relink: "relink"
+        case .leafCoalesce: "leaf"
         }
     }
 
@@ -34,6 +55,7 @@ enum EngineOperation: Equatable {
         case .replace: [:]
         case .create(let volume): ["volume": volume]
         case .resize(let size): ["size": String(size)]
+        case .coalesce(let parent), .relink(let parent), .leafCoalesce(let parent): ["parent": parent]
         }
     }
 
@@ -61,6 +83,13 @@ enum EngineOperation: Equatable {
         case "resize":
             guard let size = parameters["size"].flatMap(UInt64.init) else { return nil }
             self = .resize(size: size)
+        case "coalesce", "relink", "leaf":
+            guard let parent = parameters["parent"], Identifier.isUUID(parent), parent != intent.vdiUUID else { return nil }
+            switch intent.kind {
+            case "coalesce": self = .coalesce(parent: parent)
+            case "relink": self = .relink(parent: parent)
+            default: self = .leafCoalesce(parent: parent)
+            }
         default:
             return nil
         }

@@ -41,7 +41,14 @@ extension SREngine {
         let store = try EngineFailure.volume(failure) { () throws(VolumeError) in try container.open(volume, writable: true) }
         let image = try EngineFailure.vhd("vdi_resize") { () throws(VHDError) in try Image.open(store: store, name: volume) }
         let needed = inflatedSize(endOfHeaders: image.endOfHeaders, virtualSize: virtualSize, blockSize: image.blockSize)
-        guard needed > store.size else { return }
+        try grow(volume, of: image, to: needed, failure: failure)
+    }
+
+    /// Grows the fixed-size `volume` holding `image` to `size` bytes (when smaller), the footer
+    /// moved into its new last sector (`inflate`'s steps).
+    func grow(_ volume: String, of image: Image, to size: UInt64, failure: SRErrorCode) throws(SRError) {
+        guard !container.volumesGrowOnWrite, size > image.store.size else { return }
+        let needed = container.provisioning.rounded(size)
         let footer = image.footer.encoded()
         try EngineFailure.volume(failure) { () throws(VolumeError) in try container.resize(volume, to: needed) }
         try faultPoint.check("inflate:grown")

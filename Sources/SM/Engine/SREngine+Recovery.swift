@@ -10,8 +10,9 @@ extension SREngine {
     /// Recovery itself only renames, removes, empties and rewrites headers in place, so it
     /// works on a full SR. What it changes in the records is applied in memory and saved when
     /// it can be; when the save fails (`unsavedRecovery`), reads still see the recovered SR, and
-    /// the intents and markers that depend on the save stay for the next load to redo.
-    func recover() throws(SRError) {
+    /// the intents and markers that depend on the save stay for the next load to redo. Intents
+    /// in `own` are this engine's, in progress (a collector's between its turns with the lock).
+    func recover(skipping own: Set<String> = []) throws(SRError) {
         let pending = try EngineFailure.wrap(.srUnavailable) { () throws in try journal.pending() }
         // A damaged record is an operation of unknown outcome: its id stays open (its commit
         // mark is kept) and nothing it may own is swept or introduced.
@@ -19,20 +20,29 @@ extension SREngine {
         var problems = pending.problems.map { "intent record \($0)" }
         var awaitingSave: [Intent] = []
         var settled = pending.problems.isEmpty
-        for intent in pending.intents {
+        for intent in pending.intents where !own.contains(intent.id) {
             if let defect = Self.defect(of: intent) {
                 problems.append("intent \(intent.id): \(defect)")
                 settled = false
                 continue
             }
+            let operation = EngineOperation(intent, naming: container.naming)
+            if let operation, operation.isCollectors, collectorIsLive() {
+                // A running collector's work in progress: it finishes or undoes it itself.
+                settled = false
+                continue
+            }
             do throws(SRError) {
-                switch EngineOperation(intent, naming: container.naming) {
+                switch operation {
                 case .snapshot(let base, let clone, _, _, _): try recoverSnapshot(intent, base: base, clone: clone)
                 case .revert, .replace: try recoverLeafSwitch(intent)
                 case .create(let volume): try recoverCreate(intent, volume: volume)
                 case .resize:
                     try recoverResize(intent)
                     awaitingSave.append(intent)
+                case .coalesce(let parent): try recoverCoalesce(intent, parent: parent)
+                case .relink(let parent): try recoverRelink(intent, parent: parent)
+                case .leafCoalesce(let parent): try recoverLeafCoalesce(intent, parent: parent)
                 case nil:
                     // Another version's operation, or one this version cannot read: left (and
                     // reported) for the code that knows how to finish it.

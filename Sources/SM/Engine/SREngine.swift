@@ -18,6 +18,9 @@ public final class SREngine: @unchecked Sendable {
     public var chainDepthLimit = Chain.defaultDepthLimit
     /// A hook for crash tests: called at each named step of a multi-step operation.
     public var faultPoint: FaultPoint = .environment
+    /// Whether another process's garbage collector is running on this SR now (it holds the
+    /// SR's `gc_active` lock): its intents are then live work, which recovery leaves alone.
+    public var collectorIsLive: @Sendable () -> Bool = { false }
     /// How a process started afresh opens this SR again through its driver (the datapath
     /// daemon, the after-reply upkeep); nil for an engine opened on a bare container.
     public var descriptor: SRDescriptor?
@@ -76,6 +79,18 @@ public final class SREngine: @unchecked Sendable {
         let engine = SREngine(srUUID: srUUID, container: container, metadataStore: metadataStore, journal: journal, metadata: metadata)
         if recovering { try engine.recover() }
         return engine
+    }
+
+    /// Re-reads the records from the medium and recovers what other processes left
+    /// interrupted, leaving this engine's own open intents alone: for an engine that lives
+    /// across turns with the SR lock (the collector's) while other processes change the SR.
+    public func reload() throws(SRError) {
+        let stored = try EngineFailure.wrap(.srUnavailable) { () throws in try metadataStore.load() }
+        guard stored.sr.uuid == srUUID else {
+            throw EngineFailure.error(.srUnavailable, "the SR in \(container.name) is \(stored.sr.uuid), not \(srUUID)")
+        }
+        state.withLock { $0 = stored }
+        try recover(skipping: openIntents.withLock { $0 })
     }
 
     /// The SR's current self-description.

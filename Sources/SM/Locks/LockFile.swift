@@ -41,6 +41,23 @@ public struct LockFile: Hashable, Sendable {
         }
     }
 
+    /// Whether another process holds the lock now (`F_GETLK`), without taking it; false while
+    /// this process holds it or is taking it. The query runs under the registry's mutex: the
+    /// descriptor it opens and closes must never be one whose closing drops a lock we hold.
+    public var isHeldByAnotherProcess: Bool {
+        LockRegistry.states.withLock { states in
+            guard states[path] == nil else { return false }
+            let descriptor = Glibc.open(path, O_RDWR | O_CLOEXEC)
+            guard descriptor >= 0 else { return false }
+            defer { SystemCall.close(descriptor) }
+            var request = flock()
+            request.l_type = Int16(F_WRLCK)
+            request.l_whence = Int16(SEEK_SET)
+            guard fcntl(descriptor, F_GETLK, &request) == 0 else { return false }
+            return request.l_type != Int16(F_UNLCK)
+        }
+    }
+
     /// Takes the lock if no other process holds it, without waiting.
     ///
     /// - Returns: Whether the lock is now held (counted again when it already was).

@@ -6,9 +6,12 @@ import VHDFormat
 /// caller's job, as in blktap.
 public enum Coalesce {
     /// Coalesces `child` into the image `parent` (a VHD, or a raw store for a raw parent) and
-    /// returns the number of sectors copied. `progress` gets the fraction done after each block.
+    /// returns the number of sectors copied. `progress` gets the fraction done after each block;
+    /// `shouldStop` is asked before each block, and when it answers true the copy ends there,
+    /// flushed, with `.cancelled` (every block written is whole, so the parent stays valid).
     public static func run(
-        child: Image, into parent: any CoalesceTarget, progress: ((Double) -> Void)? = nil
+        child: Image, into parent: any CoalesceTarget, progress: ((Double) -> Void)? = nil,
+        shouldStop: (() -> Bool)? = nil
     ) throws(VHDError) -> UInt64 {
         guard child.isDifferencing else {
             throw .unsupported(image: child.name, operation: "coalescing of non-differencing disks", errno: 22)
@@ -21,6 +24,10 @@ public enum Coalesce {
         var buffer = [UInt8](repeating: 0, count: Int(child.blockSize))
         var sectors: UInt64 = 0
         for block in 0..<blocks {
+            if let shouldStop, shouldStop() {
+                try parent.flushCoalesced()
+                throw .cancelled(image: child.name, operation: "coalesce into \(parent.name)")
+            }
             if bat.isAllocated(block) {
                 let start = UInt64(block) * child.blockSize
                 let range = start..<min(child.virtualSize, start + child.blockSize)
