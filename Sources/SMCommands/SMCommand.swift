@@ -13,7 +13,7 @@ public struct SMCommand: ParsableCommand {
             """,
         subcommands: [
             SRCreateCommand.self, SRListCommand.self, SRProbeCommand.self, SRScanCommand.self, SRAttachCommand.self,
-            SRDetachCommand.self, SRDestroyCommand.self, VDICreateCommand.self, VDIListCommand.self,
+            SRDetachCommand.self, SRDestroyCommand.self, SRGCCommand.self, VDICreateCommand.self, VDIListCommand.self,
             VDISnapshotCommand.self, VDICloneCommand.self, VDIRevertCommand.self, VDIResizeCommand.self,
             VDIDestroyCommand.self, VDIImportCommand.self, VDIExportCommand.self, VDIAttachCommand.self,
             VDIDetachCommand.self, VDIStatsCommand.self, InstallPluginsCommand.self, SRUpkeepCommand.self,

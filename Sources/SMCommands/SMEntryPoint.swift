@@ -46,8 +46,9 @@ public enum SMEntryPoint {
             } catch {
                 continue
             }
-            let sizes = upkeep.sizes.map(String.init).joined(separator: ",")
-            let arguments = ["sm", "sr-upkeep", "sr=\(upkeep.descriptor.srUUID)", "descriptor=\(file)", "size=\(sizes)"]
+            var arguments = ["sm", "sr-upkeep", "sr=\(upkeep.descriptor.srUUID)", "descriptor=\(file)"]
+            if !upkeep.sizes.isEmpty { arguments.append("size=" + upkeep.sizes.map(String.init).joined(separator: ",")) }
+            if upkeep.collect { arguments.append("gc=true") }
             if (try? DetachedProcess.spawn(executable, arguments: arguments, logPath: "/dev/null")) == nil {
                 unlink(file)
             }

@@ -35,6 +35,14 @@ extension SRHost {
         _ = try engine.vdi(uuid)
         try requireUnused(engine, uuid, for: "delete")
         try engine.deleteVDI(uuid)
+        scheduleCollection(engine)
+    }
+
+    /// Scans the SR (`SREngine.scan`), then kicks its collector.
+    public func scan(_ engine: SREngine) throws(SRError) -> SREngine.ScanReport {
+        let report = try engine.scan()
+        scheduleCollection(engine)
+        return report
     }
 
     /// Snapshots or clones a VDI, the new VDI named by `names` (checked by `checkedName`). A VDI
@@ -51,6 +59,7 @@ extension SRHost {
             try engine.snapshot(uuid, type: type, isClone: isClone, now: now, names: checked)
         }
         scheduleSpares(engine, forSize: try engine.vdi(uuid).virtualSize)
+        scheduleCollection(engine)
         return result
     }
 

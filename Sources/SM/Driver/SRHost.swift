@@ -95,8 +95,10 @@ public struct SRHost: Sendable {
     }
 
     /// Detaches SR `uuid`; `SRInUse` (16) while one of its VDIs is attached or active here.
-    /// Detaching a detached SR succeeds.
+    /// Detaching a detached SR succeeds. A collector running on it is stopped first.
     public func detachSR(uuid: String, deviceConfig: [String: String]) throws(SRError) {
+        try Self.validate(srUUID: uuid)
+        try abortCollector(srUUID: uuid)
         try locked(uuid) { () throws(SRError) in
             if let storage = try? driver.storage(srUUID: uuid, deviceConfig: deviceConfig) {
                 let busy = try vdisInUse(srUUID: uuid, container: storage.container)
@@ -111,6 +113,8 @@ public struct SRHost: Sendable {
     /// Destroys SR `uuid` (FileSR's delete: attach, scan, refuse while VDIs exist with
     /// `SRNotEmpty` (39), remove what is left, detach).
     public func deleteSR(uuid: String, deviceConfig: [String: String]) throws(SRError) {
+        try Self.validate(srUUID: uuid)
+        try abortCollector(srUUID: uuid)
         try locked(uuid) { () throws(SRError) in
             let storage = try driver.attach(srUUID: uuid, deviceConfig: deviceConfig)
             let engine = try engine(srUUID: uuid, storage: storage, deviceConfig: deviceConfig)
@@ -132,6 +136,8 @@ public struct SRHost: Sendable {
             srUUID: srUUID, container: storage.container, metadataStore: storage.metadataStore, journal: storage.journal,
             recovering: isMaster)
         engine.descriptor = SRDescriptor(type: driver.typeName, srUUID: srUUID, deviceConfig: deviceConfig)
+        let collector = try paths.locks.gcActiveLock(srUUID: srUUID)
+        engine.collectorIsLive = { collector.isHeldByAnotherProcess }
         return engine
     }
 

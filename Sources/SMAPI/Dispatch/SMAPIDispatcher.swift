@@ -86,7 +86,7 @@ public struct SMAPIDispatcher: Sendable {
             try host.deleteSR(uuid: srUUID, deviceConfig: config)
         case .srScan:
             try host.withEngine(srUUID: srUUID, deviceConfig: config) { engine throws(SRError) in
-                do throws(SRError) { _ = try engine.scan() } catch {
+                do throws(SRError) { _ = try host.scan(engine) } catch {
                     throw error.code == .srScan
                         ? error : SRError(.srScan, opterr: error.faultString, cause: error.cause)
                 }

@@ -21,6 +21,8 @@ struct SRListCommand: ParsableCommand {
         var physicalUtilisation: UInt64?
         var virtualAllocation: UInt64?
         var vdiCount: Int?
+        /// The bytes the SR's garbage takes: what its collector gives back.
+        var reclaimable: UInt64?
     }
 
     func run() throws {
@@ -34,26 +36,27 @@ struct SRListCommand: ParsableCommand {
                 uuid: entry.uuid, nameLabel: entry.nameLabel, nameDescription: entry.nameDescription, type: entry.type,
                 attached: entry.attached, deviceConfig: entry.deviceConfig)
             if entry.attached,
-                let (space, count) = try? context.withEngine(
+                let (space, count, debt) = try? context.withEngine(
                     entry,
                     { _, engine in
-                        (try engine.space(), engine.vdis.filter { !$0.hidden }.count)
+                        (try engine.space(), engine.vdis.filter { !$0.hidden }.count, CoalesceDebt(engine: engine))
                     })
             {
                 row.physicalSize = space.physicalSize
                 row.physicalUtilisation = space.physicalUtilisation
                 row.virtualAllocation = space.virtualAllocation
                 row.vdiCount = count
+                row.reclaimable = debt.garbageBytes
             }
             return row
         }
         if output.json { return try Output.json(rows) }
         Output.table(
-            ["uuid", "name-label", "type", "attached", "size", "used", "vdis", "device-config"],
+            ["uuid", "name-label", "type", "attached", "size", "used", "reclaimable", "vdis", "device-config"],
             rows.map { row in
                 [
                     row.uuid, row.nameLabel, row.type, row.attached ? "yes" : "no",
-                    row.physicalSize.map(ByteSize.format) ?? "-", row.physicalUtilisation.map(ByteSize.format) ?? "-",
+                    row.physicalSize.map(ByteSize.format) ?? "-", row.physicalUtilisation.map(ByteSize.format) ?? "-", row.reclaimable.map(ByteSize.format) ?? "-",
                     row.vdiCount.map(String.init) ?? "-",
                     row.deviceConfig.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
                 ]

@@ -21,7 +21,7 @@ struct SRScanCommand: ParsableCommand {
         let given = try Parameters(parameters, keys: ["uuid", "sr"])
         let context = CLIContext()
         let entry = try context.registry.find(given["uuid"] ?? given["sr"])
-        let report = try context.withEngine(entry) { _, engine in try engine.scan() }
+        let report = try context.withEngine(entry) { host, engine in try host.scan(engine) }
         let result = Report(
             sr: entry.uuid, introduced: report.introduced, forgotten: report.forgotten, updated: report.updated)
         if output.json { return try Output.json(result) }
