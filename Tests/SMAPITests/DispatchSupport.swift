@@ -36,6 +36,8 @@ final class PluginHarness: @unchecked Sendable {
         environment = [
             "SM_LOCK_DIR": directory.path(for: "lock"), "SM_REFCOUNT_DIR": directory.path(for: "refcount"),
             "SM_MOUNT_BASE": directory.path(for: "mnt"), "SM_STATE_DIR": directory.path(for: "state"),
+            // These tests read the chains each command leaves; no collector may change them after.
+            "SM_AUTO_GC": "0",
             "SM_DATAPATH_DIR": directory.path(for: "nbd"),
         ]
     }

@@ -130,7 +130,8 @@ final class KillLoop {
     init(settings: Settings) throws {
         self.settings = settings
         random = SeededRandom(seed: settings.seed)
-        cli = try CLIHarness()
+        // The model is of what each command leaves; no collector may change it after.
+        cli = try CLIHarness(environment: ["SM_AUTO_GC": "0"])
         guard let binary = CLIHarness.binary else { throw KillLoopError("sm is not built next to the tests") }
         sm = SpawnedCommand(executable: binary, extra: cli.environment, outputPrefix: cli.path("sm"))
         let vhdUtil = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("vhd-util").path

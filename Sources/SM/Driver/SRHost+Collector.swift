@@ -59,10 +59,11 @@ extension SRHost {
         }
     }
 
-    /// Asks for a collector run after the reply, when this host is the SR master and the SR
-    /// lets its collector run.
+    /// Asks for a collector run after the reply, when this host is the SR master, the SR lets
+    /// its collector run, and the host does (`SM_AUTO_GC=0` turns the runs after replies off
+    /// for every SR, as the reference's `cleanup.py -x` does for one; `sm sr-gc` still runs).
     public func scheduleCollection(_ engine: SREngine) {
-        guard isMaster, CollectorSettings(sr: engine.sr).collect else { return }
+        guard isMaster, collectsAfterReply, CollectorSettings(sr: engine.sr).collect else { return }
         AfterReply.scheduleCollection(engine)
     }
 }

@@ -20,6 +20,9 @@ public struct SRHost: Sendable {
     /// interrupted operations forward or back when it loads an SR and scans after attaching: on
     /// a shared SR another host doing so could undo an operation the master is running.
     public var isMaster = true
+    /// Whether deletes, scans, snapshots and clones kick the SR's collector after their reply
+    /// (`SM_AUTO_GC=0` in the environment turns it off).
+    public var collectsAfterReply = HostPaths.processEnvironment()["SM_AUTO_GC"] != "0"
 
     /// The most UTF-8 bytes of a VDI name or description kept in the SR's records; longer ones
     /// are cut at a character boundary (the reference's LVM metadata cuts names to fit, too).
