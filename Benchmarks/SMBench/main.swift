@@ -11,6 +11,8 @@ import DatapathBackend
 ///     sm-bench snapshot-attached DIR   the same, for a VDI its datapath daemon serves: the
 ///                               pause window (pause, snapshot, resume on the new leaf)
 ///     sm-bench scan DIR COUNT   sr_scan time with COUNT VDIs (volumes copied from one template)
+///     sm-bench gc-populate DIR SR COUNT   fills the existing ext SR SR in DIR with COUNT deleted
+///                               snapshots (25 per VDI, 4 KiB written between), for `sm sr-gc`
 
 func now() -> Double {
     var spec = timespec()
@@ -116,6 +118,29 @@ do {
                 print("snapshot_pause_window_\(label)_\(name) \(String(format: "%.2f", median(values) * 1000)) ms")
             }
         }
+    case "gc-populate":
+        guard arguments.count >= 5, let count = Int(arguments[4]) else { fail("usage: sm-bench gc-populate DIR SR COUNT") }
+        let directory = arguments[2]
+        let engine = try SREngine.load(
+            srUUID: arguments[3], container: FileVolumeContainer(directory: directory),
+            metadataStore: SRMetadataStore(medium: FileMetadataMedium(directory: directory)),
+            journal: IntentJournal(directory: directory))
+        let start = now()
+        var made = 0
+        while made < count {
+            let vdi = try engine.createVDI(.init(size: 1 << 30))
+            for _ in 0..<min(25, count - made) {
+                let chain = try engine.openChain(vdi.uuid, writable: true)
+                try [UInt8](repeating: UInt8(made & 0xFF), count: 4096).withUnsafeBytes {
+                    try chain.write($0, at: UInt64(made % 512) << 21)
+                }
+                if let snapshot = try engine.snapshot(vdi.uuid, now: "20261121T00:00:00Z").newVDI {
+                    try engine.deleteVDI(snapshot.uuid)
+                }
+                made += 1
+            }
+        }
+        print("gc_populate_\(count) \(String(format: "%.1f", now() - start)) s")
     case "scan":
         guard arguments.count == 4, let count = Int(arguments[3]) else { fail("usage: sm-bench scan DIR COUNT") }
         let directory = arguments[2]
